@@ -1,0 +1,40 @@
+"""Shared fixtures: the repository's folders and a way to import a folder of part modules."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+ASSIGNMENT = ROOT / "assignment"
+PART_MODULES = ("losses", "backprop", "sgd", "rnn")
+
+
+def import_parts(folder: Path) -> dict[str, ModuleType]:
+    """Import losses/backprop/sgd/rnn from `folder` (trusted code only: solutions or stubs),
+    leaving sys.modules and sys.path as they were so that two folders never mix."""
+    saved_path, saved = list(sys.path), {m: sys.modules.pop(m, None) for m in PART_MODULES}
+    sys.path.insert(0, str(folder))
+    try:
+        return {m: importlib.import_module(m) for m in PART_MODULES}
+    finally:
+        sys.path[:] = saved_path
+        for m, mod in saved.items():
+            sys.modules.pop(m, None)
+            if mod is not None:
+                sys.modules[m] = mod
+
+
+@pytest.fixture(scope="session")
+def solutions() -> dict[str, ModuleType]:
+    return import_parts(SOLUTIONS)
+
+
+@pytest.fixture(scope="session")
+def stubs() -> dict[str, ModuleType]:
+    return import_parts(ASSIGNMENT)

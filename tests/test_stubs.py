@@ -1,0 +1,76 @@
+"""The student stubs are exactly what the generator makes from the solutions, and hold no answer."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+
+import numpy as np
+import pytest
+
+from autograder.contract import FUNCTIONS, PART_MODULES
+from autograder.stubs import PART_FILES, make_stub, stub_sources
+from conftest import ASSIGNMENT, SOLUTIONS
+
+
+def test_assignment_is_what_the_generator_makes_today():
+    for name, text in stub_sources(SOLUTIONS).items():
+        assert (ASSIGNMENT / name).read_text() == text, f"assignment/{name} is stale: run `make stubs`"
+
+
+def solution_lines(source: str) -> set[str]:
+    lines, inside = set(), False
+    for line in source.splitlines():
+        if "# BEGIN SOLUTION" in line:
+            inside = True
+        elif "# END SOLUTION" in line:
+            inside = False
+        elif inside and line.strip():
+            lines.add(line.strip())
+    return lines
+
+
+@pytest.mark.parametrize("name", PART_FILES)
+def test_no_solution_line_appears_in_the_stub(name):
+    hidden = solution_lines((SOLUTIONS / name).read_text())
+    stub_lines = {line.strip() for line in (ASSIGNMENT / name).read_text().splitlines()}
+    assert hidden, "the solution has no marked region"
+    assert not hidden & stub_lines
+
+
+def test_stub_keeps_signatures_docstrings_and_imports(solutions, stubs):
+    for f in FUNCTIONS:
+        sol, stub = getattr(solutions[f.module], f.name), getattr(stubs[f.module], f.name)
+        assert inspect.signature(sol) == inspect.signature(stub)
+        assert inspect.getdoc(sol) == inspect.getdoc(stub)
+    for module in PART_MODULES:
+        def imports(path):
+            return [ast.dump(n) for n in ast.parse(path.read_text()).body
+                    if isinstance(n, (ast.Import, ast.ImportFrom))]
+        assert imports(SOLUTIONS / f"{module}.py") == imports(ASSIGNMENT / f"{module}.py")
+
+
+ARGS = {
+    "softmax": (np.zeros((2, 3)),), "log_softmax": (np.zeros((2, 3)),),
+    "cross_entropy": (np.zeros((2, 3)), np.array([0, 1])), "square_loss": (1.0, 0.0),
+    "tiny_forward": (0.1, 0.2, 0.3, 0.4), "tiny_backward": ({},),
+    "cross_entropy_grad": (np.zeros((2, 3)), np.array([0, 1])), "sgd_step": ({}, {}, 0.1),
+    "minibatch_indices": (4, 2, np.random.default_rng(0)),
+    "train_tiny": (np.zeros(3), np.zeros(3), 0.1, 0.2, 0.1, 2, 1, 0),
+    "torch_train_step": (None, None, None, None), "init_rnn_params": (5, 2, 3),
+    "rnn_forward": ({}, np.zeros((1, 2), dtype=int)), "next_word_probs": ({}, np.zeros(2, dtype=int)),
+    "sequence_loss": ({}, np.zeros((1, 2), dtype=int)), "rnn_backward": ({}, np.zeros((1, 2), dtype=int)),
+}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.qualname)
+def test_every_stub_raises_not_implemented(stubs, function):
+    with pytest.raises(NotImplementedError):
+        getattr(stubs[function.module], function.name)(*ARGS[function.name])
+
+
+def test_make_stub_keeps_indentation_and_rejects_unbalanced_markers():
+    source = "def f():\n    '''doc'''\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION\n"
+    assert make_stub(source) == "def f():\n    '''doc'''\n    # YOUR CODE HERE\n    raise NotImplementedError\n"
+    with pytest.raises(ValueError):
+        make_stub("# BEGIN SOLUTION\nx = 1\n")
