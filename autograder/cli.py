@@ -16,6 +16,31 @@ def _stubs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _limits(args: argparse.Namespace):
+    from autograder.sandbox import Limits
+
+    return Limits(timeout_s=args.timeout, memory_bytes=int(args.memory_gib * 2**30))
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from autograder.grade import grade
+    from autograder.report.gradescope import write_results
+    from autograder.report.terminal import print_report
+
+    report = grade(args.submission, limits=_limits(args), include_hidden=not args.visible_only)
+    if args.results:
+        write_results(report, args.results)
+    print_report(report)
+    return 0
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="wall-clock limit for each call of a student function (default 10)")
+    parser.add_argument("--memory-gib", type=float, default=2.0, metavar="GIB",
+                        help="memory a student function may use (default 2)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -24,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     stubs.add_argument("--solutions", type=Path, default=ROOT / "solutions")
     stubs.add_argument("--assignment", type=Path, default=ROOT / "assignment")
     stubs.set_defaults(run=_stubs)
+
+    grade = commands.add_parser("grade", help="grade one submission (folder, .py, .ipynb or .zip)")
+    grade.add_argument("submission", type=Path)
+    grade.add_argument("--results", type=Path, help="write Gradescope results.json here")
+    grade.add_argument("--visible-only", action="store_true", help="skip the hidden checks")
+    _add_limits(grade)
+    grade.set_defaults(run=_grade)
     return parser
 
 

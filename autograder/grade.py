@@ -1,0 +1,85 @@
+"""Grade one submission: load -> run -> check -> score. Reports render the result."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from autograder.checks import Check, load_checks
+from autograder.checks.judges import describe_call
+from autograder.contract import BY_QUALNAME
+from autograder.run import Failure, Runner
+from autograder.sandbox import Limits, Sandbox
+from autograder.scoring import STATUS_OF_FAILURE, CheckResult
+from autograder.submission import Submission, load_submission
+
+
+@dataclass
+class GradeReport:
+    submission: str
+    kind: str
+    messages: list[str]
+    results: list[CheckResult]
+    execution_time: float = 0.0
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def judge_check(check: Check, values: Sequence[Any]) -> CheckResult:
+    """One check's result from its calls' values or Failures."""
+    def result(score: float, status: str, text: str) -> CheckResult:
+        return CheckResult(check.name, check.function, check.points, score, status, text, check.visible)
+
+    for call, value in zip(check.calls, values):
+        if isinstance(value, Failure):
+            status = STATUS_OF_FAILURE.get(value.kind, "crashed")
+            if status == "not attempted" or value.kind in ("syntax_error", "import_error", "missing_module"):
+                return result(0.0, status, value.message)
+            return result(0.0, status, f"Called {describe_call(check.function, call)}.\n{value.message}")
+    try:
+        verdict = check.judge(check.calls, values)
+    except Exception as error:  # an observation of a form the judge did not foresee
+        return result(0.0, "failed", f"The result has an unexpected form ({type(error).__name__}: {error}).")
+    return result(check.points if verdict.passed else 0.0, "passed" if verdict.passed else "failed",
+                  verdict.feedback)
+
+
+def grade_submission(submission: Submission, sandbox: Sandbox, checks: Sequence[Check]) -> list[CheckResult]:
+    """Every check's result for a loaded submission, one child per function (more after a crash)."""
+    runner = Runner(sandbox, submission.folder)
+    if submission.modules:
+        runner.probe_imports()
+    results = []
+    for qualname in dict.fromkeys(c.function for c in checks):
+        function = BY_QUALNAME[qualname]
+        mine = [c for c in checks if c.function == qualname]
+        if function.module not in submission.modules:
+            missing = Failure("missing_module", f"not attempted: no {function.module}.py in the submission")
+            values: list[Any] = [missing] * sum(len(c.calls) for c in mine)
+        else:
+            values = runner.run_calls(function, [call for c in mine for call in c.calls])
+        start = 0
+        for check in mine:
+            results.append(judge_check(check, values[start:start + len(check.calls)]))
+            start += len(check.calls)
+    return results
+
+
+def grade(path: Path, *, limits: Limits = Limits(), include_hidden: bool = True,
+          sandbox: Sandbox | None = None, checks: Sequence[Check] | None = None) -> GradeReport:
+    """Grade the submission at `path` (a folder, .py, .ipynb or .zip)."""
+    start = time.monotonic()
+    checks = load_checks(include_hidden) if checks is None else checks
+    owned = sandbox is None
+    sandbox = sandbox or Sandbox(limits)
+    try:
+        with tempfile.TemporaryDirectory(prefix="nlm-grade-") as tmp:
+            submission = load_submission(Path(path), Path(tmp))
+            results = grade_submission(submission, sandbox, checks)
+    finally:
+        if owned:
+            sandbox.close()
+    return GradeReport(str(path), submission.kind, list(submission.messages), results,
+                       round(time.monotonic() - start, 3))

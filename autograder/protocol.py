@@ -1,0 +1,209 @@
+"""The only format that crosses the trust boundary between student processes and the grader.
+
+Messages are JSON (never pickle, which would execute code while loading). numpy arrays travel as
+base64 of their raw bytes in one of three whitelisted dtypes. Frames are an 8-byte big-endian
+length followed by the payload.
+
+`encode` runs in the child beside student code; `decode`, `read_frame` and `FrameReader` run in
+trusted processes on hostile bytes and raise `ProtocolError` for anything unexpected.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import os
+import select
+import struct
+import sys
+from typing import Any
+
+import numpy as np
+
+MAX_FRAME_BYTES = 256 * 2**20
+MAX_DEPTH = 100  # nesting of lists/dicts; far beyond any real message
+MAX_NDIM = 32
+
+_HEADER = struct.Struct(">Q")
+_ARRAY_KEY = "__ndarray__"
+_ARRAY_KEYS = frozenset((_ARRAY_KEY, "dtype", "shape"))
+_DTYPES = {"<f8": np.dtype("<f8"), "<i8": np.dtype("<i8"), "|b1": np.dtype("|b1")}
+
+
+class ProtocolError(ValueError):
+    """Bytes from the other side of the boundary that do not follow the protocol."""
+
+
+def encode(obj: Any) -> bytes:
+    """Serialise a message as UTF-8 JSON; raise TypeError for anything the protocol cannot carry."""
+    return json.dumps(_plain(obj, 0), allow_nan=True, separators=(",", ":")).encode()
+
+
+def _plain(obj: Any, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"message nested deeper than {MAX_DEPTH} levels")
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return [_plain(item, depth + 1) for item in obj]
+    if isinstance(obj, dict):
+        for key in obj:
+            if not isinstance(key, str) or key == _ARRAY_KEY:
+                raise TypeError(f"message dict keys must be str other than {_ARRAY_KEY!r}: {key!r}")
+        return {key: _plain(value, depth + 1) for key, value in obj.items()}
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return _plain_array(obj)
+    torch = sys.modules.get("torch")  # never import torch just to find out it is not a tensor
+    if torch is not None and isinstance(obj, torch.Tensor):
+        tensor = obj.detach().cpu()
+        # numpy has no bfloat16, so go through float64 for every float dtype.
+        return _plain_array((tensor.double() if tensor.is_floating_point() else tensor).numpy())
+    raise TypeError(f"cannot send an object of type {type(obj).__name__}")
+
+
+def _plain_array(array: np.ndarray) -> dict[str, Any]:
+    kind = array.dtype.kind
+    if kind == "f":
+        dtype = "<f8"
+    elif kind in "iu":
+        dtype = "<i8"
+    elif kind == "b":
+        dtype = "|b1"
+    else:
+        raise TypeError(f"cannot send an array of dtype {array.dtype}")
+    data = np.asarray(array, dtype=_DTYPES[dtype]).tobytes(order="C")
+    return {_ARRAY_KEY: base64.b64encode(data).decode("ascii"), "dtype": dtype, "shape": list(array.shape)}
+
+
+def decode(data: bytes) -> Any:
+    """Parse one message from untrusted bytes into plain Python objects and writable np.ndarrays."""
+    try:
+        obj = json.loads(data.decode("utf-8"), object_hook=_object_hook)
+    except ProtocolError:
+        raise
+    except (ValueError, RecursionError) as error:  # includes JSONDecodeError, UnicodeDecodeError
+        raise ProtocolError(f"malformed message: {error}") from None
+    _check_depth(obj)
+    return obj
+
+
+def _object_hook(obj: dict[str, Any]) -> Any:
+    if _ARRAY_KEY not in obj:
+        return obj
+    if obj.keys() != _ARRAY_KEYS:
+        raise ProtocolError(f"array object with keys {sorted(obj)}")
+    dtype, shape, text = _DTYPES.get(obj["dtype"]), obj["shape"], obj[_ARRAY_KEY]
+    if dtype is None:
+        raise ProtocolError(f"array dtype {obj['dtype']!r} is not one of {sorted(_DTYPES)}")
+    if (
+        not isinstance(shape, list)
+        or len(shape) > MAX_NDIM
+        or not all(type(n) is int and n >= 0 for n in shape)
+    ):
+        raise ProtocolError(f"bad array shape {shape!r}")
+    if not isinstance(text, str):
+        raise ProtocolError("array data is not a string")
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError("array data is not valid base64") from None
+    if len(raw) != math.prod(shape) * dtype.itemsize:
+        raise ProtocolError(f"array data has {len(raw)} bytes, shape {shape} needs {math.prod(shape) * dtype.itemsize}")
+    if dtype.kind == "b" and raw.translate(None, b"\x00\x01"):
+        raise ProtocolError("bool array holds bytes other than 0 and 1")
+    try:
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()  # copy: writable, owns its data
+    except ValueError as error:  # e.g. a zero-size shape with an absurd dimension
+        raise ProtocolError(f"bad array shape {shape!r}: {error}") from None
+
+
+def _check_depth(obj: Any) -> None:
+    stack = [(obj, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ProtocolError(f"message nested deeper than {MAX_DEPTH} levels")
+        if isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item if isinstance(child, (list, dict)))
+        elif isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values() if isinstance(child, (list, dict)))
+
+
+def write_frame(fd: int, payload: bytes) -> None:
+    """Write one length-prefixed frame, looping over partial writes."""
+    if len(payload) > MAX_FRAME_BYTES:
+        raise ValueError(f"message of {len(payload)} bytes is over the {MAX_FRAME_BYTES} byte limit")
+    for chunk in (_HEADER.pack(len(payload)), payload):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd, view) :]
+
+
+def read_frame(fd: int, timeout: float | None = None, limit: int = MAX_FRAME_BYTES) -> bytes | None:
+    """Read one frame from a blocking fd; None on EOF between frames.
+
+    `timeout` bounds each wait for more bytes (TimeoutError when it passes); a frame longer than
+    `limit`, or EOF inside a frame, raises ProtocolError.
+    """
+    header = _read_exact(fd, _HEADER.size, timeout)
+    if not header:
+        return None
+    if len(header) < _HEADER.size:
+        raise ProtocolError("stream ended inside a frame header")
+    (length,) = _HEADER.unpack(header)
+    if length > limit:
+        raise ProtocolError(f"frame of {length} bytes is over the {limit} byte limit")
+    payload = _read_exact(fd, length, timeout)
+    if len(payload) < length:
+        raise ProtocolError("stream ended inside a frame")
+    return payload
+
+
+def _read_exact(fd: int, size: int, timeout: float | None) -> bytes:
+    """Up to `size` bytes; fewer only at EOF."""
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    filled = 0
+    while filled < size:
+        if timeout is not None and not select.select([fd], [], [], timeout)[0]:
+            raise TimeoutError(f"no data for {timeout:g} s")
+        count = os.readv(fd, [view[filled:]])
+        if count == 0:
+            break
+        filled += count
+    return bytes(view[:filled])
+
+
+class FrameReader:
+    """Splits a byte stream that arrives in arbitrary chunks into frames (for select loops)."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Add bytes; return the frames they complete. Raises ProtocolError for an oversized frame."""
+        self._buffer += data
+        frames = []
+        while len(self._buffer) >= _HEADER.size:
+            (length,) = _HEADER.unpack_from(self._buffer)
+            if length > MAX_FRAME_BYTES:
+                raise ProtocolError(f"frame of {length} bytes is over the {MAX_FRAME_BYTES} byte limit")
+            end = _HEADER.size + length
+            if len(self._buffer) < end:
+                break
+            frames.append(bytes(self._buffer[_HEADER.size : end]))
+            del self._buffer[:end]
+        return frames
+
+    @property
+    def pending(self) -> int:
+        """Bytes of an incomplete frame still buffered."""
+        return len(self._buffer)

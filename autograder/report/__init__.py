@@ -1,0 +1,1 @@
+"""One renderer per output format: Gradescope results.json, the terminal table, Markdown."""

@@ -1,0 +1,62 @@
+"""Gradescope's results.json (the autograder specification's format)."""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from autograder.contract import FUNCTIONS
+from autograder.grade import GradeReport
+from autograder.scoring import function_scores, total
+
+OUTPUT_CAP = 4000  # characters of feedback per test: enough for a traceback, not a flood
+
+
+def results_json(report: GradeReport) -> dict[str, Any]:
+    """The results dict: one test per check, numbered <function>.<check>, hidden checks
+    visible after the grades are published; top-level score = the sum of the tests' scores."""
+    tests, counters = [], {}
+    order = {f.qualname: i + 1 for i, f in enumerate(FUNCTIONS)}
+    for r in report.results:
+        counters[r.function] = counters.get(r.function, 0) + 1
+        output = r.feedback
+        if r.status not in ("passed", "failed"):  # say how it ended before the details
+            output = f"{r.status.capitalize()}. {output}"
+        tests.append({
+            "name": r.name,
+            "number": f"{order[r.function]}.{counters[r.function]}",
+            "score": r.score,
+            "max_score": r.max_score,
+            "status": "passed" if r.status == "passed" else "failed",
+            "output": output[:OUTPUT_CAP],
+            "visibility": "visible" if r.visible else "after_published",
+        })
+    score, max_score = total(report.results)
+    summary = [f"{s.function.qualname}: {s.score:g}/{s.max_score:g} ({s.summary})"
+               for s in function_scores(report.results) if s.max_score]
+    output = "\n".join(report.messages + [f"Total: {score:g}/{max_score:g}"] + summary)
+    return {
+        "score": round(sum(t["score"] for t in tests), 6),
+        "execution_time": report.execution_time,
+        "output": output,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def schema() -> dict[str, Any]:
+    return json.loads(resources.files("autograder.report").joinpath("results.schema.json").read_text())
+
+
+def write_results(report: GradeReport, path: Path) -> dict[str, Any]:
+    """Write results.json atomically (a reader never sees half a file); returns the dict."""
+    data = results_json(report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, allow_nan=False))
+    os.replace(tmp, path)
+    return data

@@ -1,0 +1,46 @@
+"""The readable terminal report: a table per function, then every failed check's feedback."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from autograder.grade import GradeReport
+from autograder.scoring import STATUSES, function_scores, part_scores, total
+
+
+def function_table(report: GradeReport, title: str | None = None) -> Table:
+    table = Table(title=title or f"Autograder report: {report.submission}", title_justify="left")
+    table.add_column("function")
+    table.add_column("score", justify="right")
+    for status in STATUSES:
+        table.add_column(status, justify="right")
+    for s in function_scores(report.results):
+        if not s.max_score:
+            continue
+        style = "green" if s.summary == "passed" else ("red" if s.score == 0 else "yellow")
+        table.add_row(s.function.qualname + (" (bonus)" if s.function.bonus else ""),
+                      f"[{style}]{s.score:g} / {s.max_score:g}[/]",
+                      *[str(s.counts[status] or "") for status in STATUSES])
+    parts = part_scores(report.results)
+    table.add_section()
+    for part, (score, max_score) in parts.items():
+        if max_score:
+            table.add_row(f"[bold]{part}[/]", f"{score:g} / {max_score:g}", *[""] * len(STATUSES))
+    score, max_score = total(report.results)
+    table.add_row("[bold]total[/]", f"[bold]{score:g} / {max_score:g}[/]", *[""] * len(STATUSES))
+    return table
+
+
+def print_report(report: GradeReport, console: Console | None = None) -> None:
+    console = console or Console()
+    for message in report.messages:
+        console.print(f"[bold]note:[/] {message}", markup=True, highlight=False)
+    console.print(function_table(report))
+    failed = [r for r in report.results if r.status != "passed"]
+    if failed:
+        console.rule("feedback on the checks that did not pass")
+    for r in failed:
+        console.print(f"[bold red]✗ {r.name}[/] [dim]({r.status}, 0/{r.max_score:g})[/]", highlight=False)
+        console.print(r.feedback, markup=False, highlight=False)
+        console.print()
