@@ -121,9 +121,11 @@ def _load_folder(src: Path, dest: Path, messages: list[str], allow_zip: bool) ->
             why = "not a regular file" if _is_module_name(entry.name[:-3]) else "not a valid module name"
             messages.append(f"skipped {entry.name}: {why}")
 
-    if any(e.name[:-3] in PART_MODULES for e in python):
-        return _copy_modules(python, dest, messages)
     notebooks = [e for e in files if e.name.lower().endswith(".ipynb")]
+    if any(e.name[:-3] in PART_MODULES for e in python):
+        if notebooks:
+            messages.append(f"ignored {_summary([e.name for e in notebooks])}: the .py files are graded")
+        return _copy_modules(python, dest, messages)
     if notebooks:
         notebook, nb = _choose_notebook([Path(e.path) for e in notebooks], messages)
         _load_notebook(notebook, nb, dest, messages)
@@ -243,11 +245,11 @@ def _notebook_source(nb: nbformat.NotebookNode, name: str, messages: list[str]) 
         defined |= {n.name for n in cell.kept if isinstance(n, _FUNCTIONS)}
 
     if magics:
-        messages.append(f"notebook: removed {len(magics)} IPython magic or shell commands: "
+        messages.append(f"notebook: removed {_count(len(magics), 'IPython magic or shell command')}: "
                         f"{_summary(magics)}")
     if dropped:
-        messages.append(f"notebook: dropped {len(dropped)} top-level statements that are not imports, "
-                        f"definitions or constants: {_summary(dropped)}")
+        messages.append(f"notebook: dropped {_count(len(dropped), 'top-level statement')} (only imports, "
+                        f"definitions and constants are kept): {_summary(dropped)}")
     missing = [f"{m}.{f}" for m, fs in GRADED_FUNCTIONS.items() for f in fs if f not in defined]
     if missing:
         messages.append(f"notebook: no definition found for {_summary(missing)}")
@@ -261,10 +263,11 @@ def _answer_cells(nb: nbformat.NotebookNode, messages: list[str]) -> list[tuple[
     code = [(n, c) for n, c in enumerate(nb.cells, 1) if c.get("cell_type") == "code"]
     marked = [(n, c) for n, c in code if _answer_mark(c)]
     if marked:
-        messages.append(f"notebook: graded the {len(marked)} marked answer cells, "
-                        f"ignored {len(code) - len(marked)} unmarked code cells")
+        messages.append(f"notebook: graded the {_count(len(marked), 'marked answer cell')}, "
+                        f"ignored {_count(len(code) - len(marked), 'unmarked code cell')}")
     elif code:
-        messages.append(f"notebook: no answer cells are marked, so all {len(code)} code cells were read")
+        messages.append(f"notebook: no answer cells are marked, so every code cell was read "
+                        f"({_count(len(code), 'cell')})")
     else:
         messages.append("notebook: the notebook has no code cells")
     return [(n, _cell_source(c)) for n, c in marked or code]
@@ -326,8 +329,9 @@ def _parse_cell(source: str) -> tuple[ast.Module, str, list[str]]:
     """Parse a code cell; return its tree, the parsed source and the magic lines removed.
 
     Magic and shell lines are not Python, so a cell that parses as is has none: it is kept
-    verbatim (a docstring line starting with "%" survives). Otherwise those lines are blanked,
-    not deleted, so syntax-error line numbers still match the student's cell.
+    verbatim (a docstring line starting with "%" survives). Otherwise those lines are replaced,
+    not deleted, so syntax-error line numbers still match the student's cell: by a blank line, or
+    by ``pass`` when indented, since it may be all a function body holds.
     """
     try:
         return ast.parse(source), source, []
@@ -336,8 +340,16 @@ def _parse_cell(source: str) -> tuple[ast.Module, str, list[str]]:
         magics = [line.strip() for line in lines if _MAGIC_LINE.match(line)]
         if not magics:
             raise
-        cleaned = "".join("\n" if _MAGIC_LINE.match(line) else line for line in lines)
+        cleaned = "".join(_without_magic(line) for line in lines)
         return ast.parse(cleaned), cleaned, magics
+
+
+def _without_magic(line: str) -> str:
+    """The line, or what replaces it if it is a magic or shell command (see _parse_cell)."""
+    if not _MAGIC_LINE.match(line):
+        return line
+    indent = line[: len(line) - len(line.lstrip())]
+    return f"{indent}pass\n" if indent else "\n"
 
 
 def _is_kept(node: ast.stmt) -> bool:
@@ -414,7 +426,8 @@ def _load_zip(path: Path, dest: Path, messages: list[str]) -> str:
             _extract(archive, members, Path(unpacked))
             where = f" in the folder '{top}/'" if top else ""
             names = ["/".join(parts) for _, parts in members]
-            messages.append(f"zip: {path.name} holds {len(names)} files{where}: {_summary(names) or 'none'}")
+            contents = f"{_count(len(names), 'file')}{where}: {_summary(names) or 'none'}"
+            messages.append(f"zip: {path.name} holds {contents}")
             kind = _load_folder(Path(unpacked), dest, messages, allow_zip=False)
     return "empty" if kind == "empty" else "zip"
 
@@ -510,6 +523,10 @@ def _summary(items: list[str]) -> str:
     """A comma-separated list, shortened after a few items."""
     shown = ", ".join(items[:_LIST_LIMIT])
     return shown + (f" and {len(items) - _LIST_LIMIT} more" if len(items) > _LIST_LIMIT else "")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _short(text: str, width: int = 40) -> str:

@@ -102,6 +102,7 @@ def test_folder_copies_only_top_level_python_modules(tmp_path):
     assert "skipped rnn.py: not a regular file" in text
     assert "skipped my losses.py: not a valid module name" in text
     assert "missing backprop.py, rnn.py" in text
+    assert "ignored hw.ipynb: the .py files are graded" in text
 
 
 def test_folder_with_nothing_gradable_is_empty_and_says_what_it_found(tmp_path):
@@ -111,7 +112,8 @@ def test_folder_with_nothing_gradable_is_empty_and_says_what_it_found(tmp_path):
     (src / "b.pdf").write_bytes(b"%PDF")
     sub = load(tmp_path, src)
     assert (sub.kind, sub.modules, listing(sub.folder)) == ("empty", (), [])
-    assert sub.messages == ["no losses.py, backprop.py, sgd.py, rnn.py or notebook found; found: a.txt, b.pdf"]
+    expected = "no losses.py, backprop.py, sgd.py, rnn.py or notebook found; found: a.txt, b.pdf"
+    assert sub.messages == [expected]
 
 
 def test_single_python_file(tmp_path):
@@ -162,6 +164,7 @@ def test_notebook_keeps_exactly_imports_definitions_and_constants(tmp_path):
         code("%%time\ndef timed():\n    pass"),
         code("from __future__ import annotations\n\ndef log_softmax(x: Tensor):\n    return x"),
         code("def bad():\n    nonlocal x\n"),
+        code("def timed(x):\n    %timeit x\n    return x\n!ls"),  # cell 15: an indented magic
     ]
     sub = load(tmp_path, write_notebook(tmp_path / "hw.ipynb", cells))
 
@@ -179,12 +182,14 @@ def test_notebook_keeps_exactly_imports_definitions_and_constants(tmp_path):
         "import time",
         "import functools", "FunctionDef softmax", "ClassDef Model",
         "FunctionDef log_softmax",
+        "FunctionDef timed",
     ]
     assert "@functools.lru_cache(maxsize=None)\ndef softmax(x):\n    # keep me\n" in source
     assert "from notebook import *" in (sub.folder / "losses.py").read_text()
     text = "\n".join(sub.messages)
-    assert "removed 3 IPython magic or shell commands: %matplotlib inline, !pip install x, %%time" in text
-    assert ("dropped 7 top-level statements that are not imports, definitions or constants: "
+    assert ("removed 5 IPython magic or shell commands: "
+            "%matplotlib inline, !pip install x, %%time, %timeit x, !ls") in text
+    assert ("dropped 7 top-level statements (only imports, definitions and constants are kept): "
             "an assignment to model (cell 5), a call to print() (cell 6), an expression (cell 7), "
             "a call to time.sleep() (cell 8), a loop (cell 10)") in text
     assert "cell 11 has a syntax error on line 1" in text
@@ -212,7 +217,7 @@ def test_marked_cells_take_precedence(tmp_path):
     source = (sub.folder / "notebook.py").read_text()
     assert statements(source) == ["FunctionDef softmax"]
     assert "'final'" in source and "draft" not in source
-    assert "graded the 1 marked answer cells, ignored 2 unmarked code cells" in sub.messages[0]
+    assert "graded the 1 marked answer cell, ignored 2 unmarked code cells" in sub.messages[0]
 
 
 @pytest.mark.parametrize("minor", [0, 5])
@@ -319,7 +324,8 @@ def test_folder_holding_only_a_zip_is_unpacked_but_not_a_zip_in_a_zip(tmp_path):
     assert load_submission(src, dest).kind == "zip"
 
 
-@pytest.mark.parametrize("name", ["../evil.py", "hw/../../evil.py", "..\\evil.py", "/tmp/evil.py", "C:/evil.py"])
+@pytest.mark.parametrize("name", ["../evil.py", "hw/../../evil.py", "..\\evil.py", "/tmp/evil.py",
+                                  "C:/evil.py"])
 def test_zip_pointing_outside_is_rejected_and_writes_nothing_outside(tmp_path, name):
     path = write_zip(tmp_path / "hw.zip", {"losses.py": SOFTMAX, name: "import os\n"})
     before = listing(tmp_path.parent)

@@ -1,0 +1,585 @@
+"""Run untrusted student code in child processes forked from a preloaded zygote, with limits.
+
+The grader (`Sandbox`) talks to one long-lived zygote, `python -m autograder.sandbox`, that has
+numpy and torch imported already, so each run costs a fork instead of a torch import. Per run the
+zygote forks a child that applies rlimits, drops privileges and calls the entry function; the
+zygote relays the child's messages, keeps the head of its output, enforces the per-step deadline
+and, when the child ends, kills every process it left behind before reporting how it ended.
+
+Control channel (frames of autograder.protocol over the zygote's stdin and stdout):
+  grader -> zygote: {"preload": [...]} once, then per run {"run": {...}}, and {"stop": true}
+                    mid-run when the grader rejects a message
+  zygote -> grader: b"R" once preloaded; per run b"M" + each child message as the child sent it,
+                    then b"D" + the JSON summary
+Nothing the child sends is interpreted by the zygote; the grader only ever decodes it as JSON.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import gc
+import importlib
+import os
+import pwd
+import resource
+import select
+import signal
+import stat
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from autograder import protocol
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+_RESULT_FD = 3  # where the child's send() writes
+_FSIZE_LIMIT = 64 * 2**20
+_CHUNK = 2**16
+_START_TIMEOUT_S = 300.0  # importing torch on a busy machine
+_GRACE_S = 10.0  # zygote cleanup time on top of a step's timeout before the grader gives up on it
+_KILL_WAIT_S = 5.0  # how long to keep killing and reaping leftovers
+_DRAIN_S = 1.0  # reading what the child's pipes still hold once every writer is dead
+_ZYGOTE_ARGS = ("-m", "autograder.sandbox")
+_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_s: float = 10.0  # per step: wall-clock allowed between two messages of the child (and from start to first message)
+    memory_bytes: int = 2 * 2**30  # address space the student may add on top of the pre-imported baseline
+    output_bytes: int = 16 * 1024  # stdout and stderr each: keep the first N bytes, discard the rest
+
+
+@dataclass
+class RunResult:
+    messages: list[Any]  # decoded messages, in order, that the child sent with send()
+    outcome: str  # "finished", "timeout", "exited", "signalled" or "protocol"
+    detail: str  # a sentence for students
+    stdout: str
+    stderr: str
+    output_truncated: bool
+
+
+class Sandbox:
+    """A zygote process serving one run at a time; use one Sandbox per concurrent worker."""
+
+    def __init__(
+        self,
+        limits: Limits = Limits(),
+        preload: Sequence[str] = ("numpy", "torch", "autograder.harness"),
+        user: str | None = "auto",
+    ) -> None:
+        self.limits = limits
+        self._preload = list(preload)
+        self._ids = _resolve_user(user)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._ready = False
+        self._spawn()  # the zygote preloads while the caller gets on with its own work
+
+    def run(self, workdir: Path, job: Any, entry: str = "autograder.harness:run_job") -> RunResult:
+        """Run `entry(job, send)` in a fresh child inside `workdir` and collect what it sent."""
+        workdir = Path(workdir).resolve()
+        if self._ids is not None:
+            _share_with_user(workdir)
+        request = protocol.encode(
+            {
+                "run": {
+                    "workdir": str(workdir),
+                    "job": job,
+                    "entry": entry,
+                    "limits": dataclasses.asdict(self.limits),
+                    "ids": self._ids,
+                }
+            }
+        )
+        self._send_request(request)
+        return self._collect()
+
+    def close(self) -> None:
+        """Stop the zygote (it exits on EOF)."""
+        if self._proc is None:
+            return
+        self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc.stdout.close()
+        self._proc = None
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _spawn(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, *_ZYGOTE_ARGS],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+            env=_scrubbed_env(),
+            cwd="/",
+            start_new_session=True,  # the terminal's Ctrl-C is for the grader, which then closes us
+        )
+        self._ready = False
+        protocol.write_frame(self._proc.stdin.fileno(), protocol.encode({"preload": self._preload}))
+
+    def _discard(self) -> None:
+        """Kill a dead or hung zygote and whatever of the student's escaped it."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc.stdin.close()
+            self._proc.stdout.close()
+            self._proc = None
+        if self._ids is not None:
+            # Its children die with it (PDEATHSIG); anything they started now belongs to init.
+            _kill_until_gone(lambda table: _user_pids(table, self._ids[0]), reap=False)
+
+    def _send_request(self, request: bytes) -> None:
+        for attempt in range(2):
+            if self._proc is None or self._proc.poll() is not None:
+                self._discard()
+                self._spawn()
+            if not self._ready:
+                self._await_ready()
+            try:
+                protocol.write_frame(self._proc.stdin.fileno(), request)
+                return
+            except BrokenPipeError:  # died while idle: restart once
+                if attempt:
+                    raise
+                self._discard()
+
+    def _await_ready(self) -> None:
+        try:
+            frame = protocol.read_frame(self._proc.stdout.fileno(), timeout=_START_TIMEOUT_S)
+        except (TimeoutError, protocol.ProtocolError):
+            frame = None
+        if frame != b"R":
+            self._discard()
+            raise RuntimeError("the sandbox zygote failed to start; its error is on stderr")
+        self._ready = True
+
+    def _collect(self) -> RunResult:
+        messages: list[Any] = []
+        rejected = False
+        while True:
+            try:
+                frame = protocol.read_frame(
+                    self._proc.stdout.fileno(),
+                    timeout=self.limits.timeout_s + _GRACE_S,
+                    limit=protocol.MAX_FRAME_BYTES + 1,  # + the tag
+                )
+            except (TimeoutError, protocol.ProtocolError):
+                frame = None
+            if frame is None:  # the zygote died or hung: a student may kill it when not dropped
+                self._discard()
+                self._spawn()
+                return RunResult(
+                    messages, "exited", "grading was interrupted because the sandbox process stopped", "", "", False
+                )
+            tag, body = frame[:1], frame[1:]
+            if tag == b"M" and not rejected:
+                try:
+                    messages.append(protocol.decode(body))
+                except protocol.ProtocolError:
+                    rejected = True
+                    self._stop_child()
+            elif tag == b"D":
+                summary = protocol.decode(body)
+                if rejected:
+                    summary.update(outcome="protocol", detail=_PROTOCOL_DETAIL)
+                return RunResult(
+                    messages,
+                    summary["outcome"],
+                    summary["detail"],
+                    summary["stdout"],
+                    summary["stderr"],
+                    summary["output_truncated"],
+                )
+
+    def _stop_child(self) -> None:
+        try:
+            protocol.write_frame(self._proc.stdin.fileno(), protocol.encode({"stop": True}))
+        except BrokenPipeError:
+            pass  # the zygote is gone; _collect sees EOF next
+
+
+_PROTOCOL_DETAIL = "sent a malformed message to the grader"
+
+
+def _resolve_user(user: str | None) -> tuple[int, int] | None:
+    """(uid, gid) to drop to, or None. Only root can drop; "auto" means nobody."""
+    if user is None or os.geteuid() != 0:
+        return None
+    name = "nobody" if user == "auto" else user
+    try:
+        account = pwd.getpwnam(name)
+    except KeyError:
+        if user == "auto":
+            return None
+        raise ValueError(f"no user account named {name!r}") from None
+    if account.pw_uid == 0:
+        return None  # the cleanup kills every process of the uid: never root's
+    return account.pw_uid, account.pw_gid
+
+
+def _share_with_user(workdir: Path) -> None:
+    """Make the tree readable by the dropped user: dirs 0755, files 0644."""
+    for parent in workdir.parents:
+        if not parent.stat().st_mode & stat.S_IXOTH:
+            raise PermissionError(f"{workdir} is unreachable for other users: {parent} lacks o+x")
+    for root, dirs, files in os.walk(workdir):
+        os.chmod(root, 0o755)
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            info = os.lstat(path)
+            # Never follow a symlink or touch a hard link: as root that could expose any file.
+            if stat.S_ISREG(info.st_mode) and info.st_nlink == 1:
+                os.chmod(path, 0o644)
+
+
+def _scrubbed_env() -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "LANG": "C.UTF-8",
+        "HOME": "/tmp",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": _PACKAGE_PARENT,  # autograder imports even when not pip-installed
+    }
+
+
+def _prctl(option: int, value: int) -> None:
+    if _LIBC.prctl(option, ctypes.c_ulong(value), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)):
+        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
+
+
+# ---------------------------------------------------------------- processes
+
+
+def _process_table() -> dict[int, tuple[int, str, set[int]]]:
+    """pid -> (ppid, state letter, real/effective/saved/fs uids) for every process."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status", "rb") as file:
+                fields = dict(line.split(b":", 1) for line in file.read().splitlines() if b":" in line)
+        except OSError:  # it ended meanwhile
+            continue
+        uids = {int(uid) for uid in fields[b"Uid"].split()}
+        table[int(name)] = (int(fields[b"PPid"]), fields[b"State"].split()[0].decode(), uids)
+    return table
+
+
+def _descendants(table: dict[int, tuple[int, str, set[int]]], ancestor: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found, stack = [], [ancestor]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _user_pids(table: dict[int, tuple[int, str, set[int]]], uid: int) -> list[int]:
+    """Live processes of `uid`, except those of another zygote's run (sandboxes may share a user)."""
+    zygotes = {pid for pid, (_, _, uids) in table.items() if uids == {0} and _is_zygote(pid)}
+    pids = []
+    for pid, (_, state, uids) in table.items():
+        if uid not in uids or state == "Z":
+            continue
+        ancestor = pid
+        while ancestor in table and ancestor not in zygotes:
+            ancestor = table[ancestor][0]
+        if ancestor not in zygotes:
+            pids.append(pid)
+    return pids
+
+
+def _is_zygote(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            args = file.read().split(b"\0")[1:-1]
+    except OSError:
+        return False
+    return args == [arg.encode() for arg in _ZYGOTE_ARGS]
+
+
+def _kill_until_gone(find: Callable[[dict[int, tuple[int, str, set[int]]]], list[int]], reap: bool) -> None:
+    """SIGKILL what `find` lists until it lists nothing; processes may fork until they are hit."""
+    stop = time.monotonic() + _KILL_WAIT_S
+    while pids := find(_process_table()):
+        for pid in pids:
+            _kill(pid)
+        if reap:
+            _reap_children()
+        if time.monotonic() > stop:
+            print(f"sandbox: could not get rid of processes {pids}", file=sys.stderr)
+            return
+        time.sleep(0.001)
+
+
+def _kill(pid: int, group: bool = False) -> None:
+    try:
+        (os.killpg if group else os.kill)(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _reap_children() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+# ---------------------------------------------------------------- zygote
+
+
+def _zygote_main() -> None:
+    # Keep the control channel away from fds 0/1 so a stray print can never corrupt it.
+    ctl_in, ctl_out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # orphans of children come back to us, so we can kill them
+    env = dict(os.environ)
+    frame = protocol.read_frame(ctl_in)
+    if frame is None:
+        return
+    for name in protocol.decode(frame)["preload"]:
+        try:
+            importlib.import_module(name)
+        except Exception:  # optional, e.g. a module that does not exist yet
+            pass
+    if "torch" in sys.modules:
+        # No torch op before fork: a started intra-op thread pool would not survive it.
+        sys.modules["torch"].set_num_threads(1)
+    sys.stdout.flush()  # or every child would inherit the preloads' buffered prints
+    gc.collect()
+    gc.freeze()  # children then leave the preloaded objects' pages shared
+    me = os.getpid()
+    try:
+        protocol.write_frame(ctl_out, b"R")
+        while (frame := protocol.read_frame(ctl_in)) is not None:
+            request = protocol.decode(frame)
+            if "run" in request and not _serve_run(request["run"], ctl_in, ctl_out, env):
+                return
+            # A "stop" that arrives after its run ended is moot.
+    finally:  # whatever ends the zygote (the grader gone, a bug) must not leave students' processes
+        _kill_until_gone(lambda table: _descendants(table, me), reap=True)
+
+
+def _serve_run(run: dict[str, Any], ctl_in: int, ctl_out: int, env: dict[str, str]) -> bool:
+    """Fork, supervise and clean up one child, then report. False when the grader has gone."""
+    limits = Limits(**run["limits"])
+    ids = run["ids"]
+    pipes = [os.pipe() for _ in range(3)]  # result, stdout, stderr
+    zygote = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        _child(run, [w for _, w in pipes], env, zygote, limits)
+    for _, w in pipes:
+        os.close(w)
+    watch = _Watch(ctl_out, [r for r, _ in pipes], limits)
+    pidfd = os.pidfd_open(pid)
+    grader_gone = False
+    while True:
+        remaining = watch.deadline - time.monotonic()
+        if remaining <= 0:
+            watch.timed_out = True
+            break
+        readable = select.select([pidfd, ctl_in, *watch.open_fds], [], [], remaining)[0]
+        for fd in readable:
+            if fd in watch.open_fds:
+                watch.pump(fd)
+        if watch.violation:
+            break
+        if ctl_in in readable:
+            grader_gone = protocol.read_frame(ctl_in) is None
+            watch.violation = not grader_gone  # the grader sent "stop": it rejected a message
+            break
+        if pidfd in readable:
+            break
+    _kill(pid, group=True)
+    status = os.waitpid(pid, 0)[1]
+    os.close(pidfd)
+    _kill_until_gone(
+        lambda table: _descendants(table, zygote) + (_user_pids(table, ids[0]) if ids else []),
+        reap=True,
+    )
+    watch.drain()
+    if grader_gone:
+        return False
+    outcome, detail = watch.verdict(os.waitstatus_to_exitcode(status))
+    summary = {"outcome": outcome, "detail": detail, **watch.output()}
+    protocol.write_frame(ctl_out, b"D" + protocol.encode(summary))
+    return True
+
+
+class _Watch:
+    """The zygote's view of one child's pipes: relays frames, caps output, tracks the deadline."""
+
+    def __init__(self, ctl_out: int, fds: list[int], limits: Limits) -> None:
+        self.ctl_out = ctl_out
+        self.result_fd = fds[0]
+        self.open_fds = list(fds)
+        self.limits = limits
+        self.deadline = time.monotonic() + limits.timeout_s
+        self.frames = protocol.FrameReader()
+        self.captured = {fd: bytearray() for fd in fds[1:]}
+        self.truncated = self.timed_out = self.violation = False
+
+    def pump(self, fd: int) -> None:
+        data = os.read(fd, _CHUNK)
+        if not data:
+            self.open_fds.remove(fd)
+            os.close(fd)
+        elif fd != self.result_fd:
+            kept = self.captured[fd]
+            room = max(0, self.limits.output_bytes - len(kept))
+            kept += data[:room]
+            self.truncated = self.truncated or len(data) > room
+        elif not self.violation:
+            try:
+                frames = self.frames.feed(data)
+            except protocol.ProtocolError:
+                self.violation = True
+                return
+            for frame in frames:
+                protocol.write_frame(self.ctl_out, b"M" + frame)
+            if frames:
+                self.deadline = time.monotonic() + self.limits.timeout_s
+
+    def drain(self) -> None:
+        """Read what is left; every writer is dead, so EOF comes at once unless one escaped."""
+        stop = time.monotonic() + _DRAIN_S
+        while self.open_fds and (remaining := stop - time.monotonic()) > 0:
+            for fd in select.select(self.open_fds, [], [], remaining)[0]:
+                self.pump(fd)
+        for fd in self.open_fds:
+            os.close(fd)
+
+    def verdict(self, code: int) -> tuple[str, str]:
+        if self.timed_out:
+            return "timeout", f"timed out after {self.limits.timeout_s:g} s"
+        # A partial frame only counts when the child exited cleanly; a crash explains it otherwise.
+        if self.violation or (code == 0 and self.frames.pending):
+            return "protocol", _PROTOCOL_DETAIL
+        if code == 0:
+            return "finished", "finished"
+        if code > 0:
+            return "exited", f"exited with status {code} before finishing"
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = str(-code)
+        return "signalled", f"was killed by signal {name}"
+
+    def output(self) -> dict[str, Any]:
+        stdout, stderr = self.captured.values()
+        return {
+            "stdout": stdout.decode(errors="replace"),
+            "stderr": stderr.decode(errors="replace"),
+            "output_truncated": self.truncated,
+        }
+
+
+# ---------------------------------------------------------------- child
+
+
+def _child(run: dict[str, Any], fds: list[int], env: dict[str, str], zygote: int, limits: Limits) -> NoReturn:
+    """Set up isolation, call the entry function and exit; never returns into the zygote's loop."""
+    code = 1
+    try:
+        os.setsid()  # own process group, so a timeout kills everything it forked
+        result_w, out_w, err_w = fds
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.dup2(result_w, _RESULT_FD, inheritable=False)  # not for programs it may exec
+        os.closerange(_RESULT_FD + 1, os.sysconf("SC_OPEN_MAX"))  # the control channel above all
+        sys.stdout = sys.__stdout__ = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
+        sys.stderr = sys.__stderr__ = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
+        baseline = _vm_size()
+        resource.setrlimit(resource.RLIMIT_AS, (baseline + limits.memory_bytes,) * 2)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (_FSIZE_LIMIT,) * 2)
+        os.chdir(run["workdir"])
+        sys.path.insert(0, run["workdir"])
+        if run["ids"] is not None:
+            uid, gid = run["ids"]
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it
+        if os.getppid() != zygote:  # the zygote died before the line above
+            os._exit(1)
+        os.environ.clear()
+        os.environ.update(env)
+        module, _, name = run["entry"].partition(":")
+        function = getattr(importlib.import_module(module), name)
+        function(run["job"], _send)
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc)
+    except BaseException:
+        traceback.print_exc()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)
+
+
+def _send(obj: Any) -> None:
+    """The `send` given to the entry function: one message to the grader."""
+    protocol.write_frame(_RESULT_FD, protocol.encode(obj))
+
+
+def _vm_size() -> int:
+    with open("/proc/self/status", "rb") as file:
+        for line in file:
+            if line.startswith(b"VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmSize in /proc/self/status")
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """The status Python itself would exit with for this SystemExit."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    print(exc.code, file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    _zygote_main()
