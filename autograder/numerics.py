@@ -82,10 +82,14 @@ class Difference:
         if self.ok:
             return "values agree"
         parts = []
-        if self.first_index is not None:
-            where = "" if self.first_index == () else f" at index {self.first_index}"
-            parts.append(f"first difference{where}: expected {self.expected_at:.10g}, got {self.got_at:.10g}")
-        parts.append(f"max abs error {self.max_abs:.3g}, max rel error {self.max_rel:.3g}")
+        if self.first_index == ():
+            parts.append(f"expected {self.expected_at:.10g}, got {self.got_at:.10g} "
+                         f"(abs error {self.max_abs:.3g}, rel error {self.max_rel:.3g})")
+        else:
+            if self.first_index is not None:
+                parts.append(f"first difference at index {self.first_index}: "
+                             f"expected {self.expected_at:.10g}, got {self.got_at:.10g}")
+            parts.append(f"max abs error {self.max_abs:.3g}, max rel error {self.max_rel:.3g}")
         if self.nonfinite:
             parts.append("your result holds NaN or inf where finite values are due")
         return "; ".join(parts)

@@ -80,7 +80,8 @@ def _plain_array(array: np.ndarray) -> dict[str, Any]:
     else:
         raise TypeError(f"cannot send an array of dtype {array.dtype}")
     data = np.asarray(array, dtype=_DTYPES[dtype]).tobytes(order="C")
-    return {_ARRAY_KEY: base64.b64encode(data).decode("ascii"), "dtype": dtype, "shape": list(array.shape)}
+    text = base64.b64encode(data).decode("ascii")
+    return {_ARRAY_KEY: text, "dtype": dtype, "shape": list(array.shape)}
 
 
 def decode(data: bytes) -> Any:
@@ -115,8 +116,9 @@ def _object_hook(obj: dict[str, Any]) -> Any:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise ProtocolError("array data is not valid base64") from None
-    if len(raw) != math.prod(shape) * dtype.itemsize:
-        raise ProtocolError(f"array data has {len(raw)} bytes, shape {shape} needs {math.prod(shape) * dtype.itemsize}")
+    expected = math.prod(shape) * dtype.itemsize
+    if len(raw) != expected:
+        raise ProtocolError(f"array data has {len(raw)} bytes, shape {shape} needs {expected}")
     if dtype.kind == "b" and raw.translate(None, b"\x00\x01"):
         raise ProtocolError("bool array holds bytes other than 0 and 1")
     try:

@@ -54,6 +54,7 @@ def wire(value: Any) -> Any:
     return value
 
 
+MAX_TIMEOUTS = 2
 PENDING = object()  # a call not answered yet (None is a value a function may return)
 
 
@@ -100,6 +101,7 @@ class Runner:
             return [self.broken[function.module]] * len(calls)
         results: list[Any] = [PENDING] * len(calls)
         remaining = list(range(len(calls)))
+        timeouts = 0
         while remaining:
             job = {"module": function.module, "function": function.name, "broken": sorted(self.broken),
                    "calls": [{"i": i, "probe": calls[i].probe, "args": wire(calls[i].args),
@@ -136,4 +138,9 @@ class Runner:
             culprit = started if started in unanswered else unanswered[0]
             results[culprit] = outcome_failure(result, f"{function.name} was called and", self.sandbox.limits.memory_bytes)
             remaining = [i for i in unanswered if i != culprit]
+            timeouts += result.outcome == "timeout"
+            if timeouts == MAX_TIMEOUTS:  # a function that hangs twice will not be waited for again
+                for i in remaining:
+                    results[i] = Failure("timeout", f"not run: {function.name} already timed out on {MAX_TIMEOUTS} calls")
+                break
         return results  # type: ignore[return-value]

@@ -22,6 +22,7 @@ import gc
 import importlib
 import os
 import pwd
+import re
 import resource
 import select
 import signal
@@ -33,7 +34,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 from autograder import protocol
 
@@ -49,14 +50,20 @@ _DRAIN_S = 1.0  # reading what the child's pipes still hold once every writer is
 _ZYGOTE_ARGS = ("-m", "autograder.sandbox")
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 
+_PROTOCOL_DETAIL = "sent a malformed message to the grader"
+
 _LIBC = ctypes.CDLL(None, use_errno=True)
+_STATUS = re.compile(rb"^State:\s*(\S).*?^PPid:\s*(\d+).*?^Uid:\s*([^\n]*)", re.S | re.M)
 
 
 @dataclass(frozen=True)
 class Limits:
-    timeout_s: float = 10.0  # per step: wall-clock allowed between two messages of the child (and from start to first message)
-    memory_bytes: int = 2 * 2**30  # address space the student may add on top of the pre-imported baseline
-    output_bytes: int = 16 * 1024  # stdout and stderr each: keep the first N bytes, discard the rest
+    # Per step: wall-clock seconds allowed from the start to the first message and between two.
+    timeout_s: float = 10.0
+    # Address space the student may add on top of the pre-imported baseline.
+    memory_bytes: int = 2 * 2**30
+    # stdout and stderr each: the first N bytes are kept, the rest read and discarded.
+    output_bytes: int = 16 * 1024
 
 
 @dataclass
@@ -188,9 +195,8 @@ class Sandbox:
             if frame is None:  # the zygote died or hung: a student may kill it when not dropped
                 self._discard()
                 self._spawn()
-                return RunResult(
-                    messages, "exited", "grading was interrupted because the sandbox process stopped", "", "", False
-                )
+                detail = "grading was interrupted because the sandbox process stopped"
+                return RunResult(messages, "exited", detail, "", "", False)
             tag, body = frame[:1], frame[1:]
             if tag == b"M" and not rejected:
                 try:
@@ -216,9 +222,6 @@ class Sandbox:
             protocol.write_frame(self._proc.stdin.fileno(), protocol.encode({"stop": True}))
         except BrokenPipeError:
             pass  # the zygote is gone; _collect sees EOF next
-
-
-_PROTOCOL_DETAIL = "sent a malformed message to the grader"
 
 
 def _resolve_user(user: str | None) -> tuple[int, int] | None:
@@ -266,30 +269,31 @@ def _scrubbed_env() -> dict[str, str]:
 
 
 def _prctl(option: int, value: int) -> None:
-    if _LIBC.prctl(option, ctypes.c_ulong(value), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)):
+    args = (ctypes.c_ulong(value), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+    if _LIBC.prctl(option, *args):
         raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
 
 
 # ---------------------------------------------------------------- processes
 
+_Table = dict[int, tuple[int, str, set[int]]]  # pid -> (ppid, state letter, its four uids)
 
-def _process_table() -> dict[int, tuple[int, str, set[int]]]:
-    """pid -> (ppid, state letter, real/effective/saved/fs uids) for every process."""
+
+def _process_table() -> _Table:
     table = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
             with open(f"/proc/{name}/status", "rb") as file:
-                fields = dict(line.split(b":", 1) for line in file.read().splitlines() if b":" in line)
+                state, ppid, uids = _STATUS.search(file.read()).groups()
         except OSError:  # it ended meanwhile
             continue
-        uids = {int(uid) for uid in fields[b"Uid"].split()}
-        table[int(name)] = (int(fields[b"PPid"]), fields[b"State"].split()[0].decode(), uids)
+        table[int(name)] = (int(ppid), state.decode(), {int(uid) for uid in uids.split()})
     return table
 
 
-def _descendants(table: dict[int, tuple[int, str, set[int]]], ancestor: int) -> list[int]:
+def _descendants(table: _Table, ancestor: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for pid, (ppid, _, _) in table.items():
         children.setdefault(ppid, []).append(pid)
@@ -301,13 +305,14 @@ def _descendants(table: dict[int, tuple[int, str, set[int]]], ancestor: int) -> 
     return found
 
 
-def _user_pids(table: dict[int, tuple[int, str, set[int]]], uid: int) -> list[int]:
+def _user_pids(table: _Table, uid: int) -> list[int]:
     """Live processes of `uid`, except those of another zygote's run (sandboxes may share a user)."""
+    candidates = [pid for pid, (_, state, uids) in table.items() if uid in uids and state != "Z"]
+    if not candidates:  # the usual case: spare reading every root process's cmdline
+        return []
     zygotes = {pid for pid, (_, _, uids) in table.items() if uids == {0} and _is_zygote(pid)}
     pids = []
-    for pid, (_, state, uids) in table.items():
-        if uid not in uids or state == "Z":
-            continue
+    for pid in candidates:
         ancestor = pid
         while ancestor in table and ancestor not in zygotes:
             ancestor = table[ancestor][0]
@@ -325,7 +330,7 @@ def _is_zygote(pid: int) -> bool:
     return args == [arg.encode() for arg in _ZYGOTE_ARGS]
 
 
-def _kill_until_gone(find: Callable[[dict[int, tuple[int, str, set[int]]]], list[int]], reap: bool) -> None:
+def _kill_until_gone(find: Callable[[_Table], list[int]], reap: bool) -> None:
     """SIGKILL what `find` lists until it lists nothing; processes may fork until they are hit."""
     stop = time.monotonic() + _KILL_WAIT_S
     while pids := find(_process_table()):
@@ -512,8 +517,21 @@ class _Watch:
 # ---------------------------------------------------------------- child
 
 
-def _child(run: dict[str, Any], fds: list[int], env: dict[str, str], zygote: int, limits: Limits) -> NoReturn:
-    """Set up isolation, call the entry function and exit; never returns into the zygote's loop."""
+def _child(
+    run: dict[str, Any], fds: list[int], env: dict[str, str], zygote: int, limits: Limits
+) -> NoReturn:
+    """The forked child: whatever happens in it, it must never return into the zygote's loop."""
+    code = 1
+    try:
+        code = _isolate_and_call(run, fds, env, zygote, limits)
+    finally:
+        os._exit(code)
+
+
+def _isolate_and_call(
+    run: dict[str, Any], fds: list[int], env: dict[str, str], zygote: int, limits: Limits
+) -> int:
+    """Set up isolation and call the entry function; return the exit status."""
     code = 1
     try:
         os.setsid()  # own process group, so a timeout kills everything it forked
@@ -524,8 +542,8 @@ def _child(run: dict[str, Any], fds: list[int], env: dict[str, str], zygote: int
         os.dup2(err_w, 2)
         os.dup2(result_w, _RESULT_FD, inheritable=False)  # not for programs it may exec
         os.closerange(_RESULT_FD + 1, os.sysconf("SC_OPEN_MAX"))  # the control channel above all
-        sys.stdout = sys.__stdout__ = open(1, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
-        sys.stderr = sys.__stderr__ = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
+        sys.stdout = sys.__stdout__ = _line_buffered(1)
+        sys.stderr = sys.__stderr__ = _line_buffered(2)
         baseline = _vm_size()
         resource.setrlimit(resource.RLIMIT_AS, (baseline + limits.memory_bytes,) * 2)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -539,7 +557,7 @@ def _child(run: dict[str, Any], fds: list[int], env: dict[str, str], zygote: int
             os.setuid(uid)
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it
         if os.getppid() != zygote:  # the zygote died before the line above
-            os._exit(1)
+            return 1
         os.environ.clear()
         os.environ.update(env)
         module, _, name = run["entry"].partition(":")
@@ -555,7 +573,11 @@ def _child(run: dict[str, Any], fds: list[int], env: dict[str, str], zygote: int
             stream.flush()
         except Exception:
             pass
-    os._exit(code)
+    return code
+
+
+def _line_buffered(fd: int) -> TextIO:
+    return open(fd, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
 
 
 def _send(obj: Any) -> None:

@@ -38,3 +38,40 @@ def solutions() -> dict[str, ModuleType]:
 @pytest.fixture(scope="session")
 def stubs() -> dict[str, ModuleType]:
     return import_parts(ASSIGNMENT)
+
+
+@pytest.fixture(scope="session")
+def checks():
+    from autograder.checks import load_checks
+
+    return load_checks()
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """One fork server for the whole session (as a grading worker has); short limits keep the
+    hang and memory tests quick."""
+    from autograder.sandbox import Limits, Sandbox
+
+    with Sandbox(Limits(timeout_s=3.0, memory_bytes=1 * 2**30)) as box:
+        yield box
+
+
+@pytest.fixture
+def grade_folder(sandbox, checks, tmp_path):
+    """grade_folder(path) -> GradeReport, with the session's sandbox and every check."""
+    from autograder.grade import grade
+
+    return lambda path: grade(path, sandbox=sandbox, checks=checks)
+
+
+def scores_by_function(report) -> dict[str, float]:
+    from autograder.scoring import function_scores
+
+    return {s.function.qualname: s.score for s in function_scores(report.results)}
+
+
+def full_marks() -> dict[str, float]:
+    from autograder.contract import FUNCTIONS
+
+    return {f.qualname: f.points for f in FUNCTIONS}

@@ -113,6 +113,8 @@ def orphan(job: Any, send: Send) -> None:
 
 
 def kill_zygote(job: Any, send: Send) -> None:
+    with open(job["pid_file"], "w") as file:
+        file.write(str(os.getpid()))
     os.kill(os.getppid(), signal.SIGKILL)
     time.sleep(30)
 

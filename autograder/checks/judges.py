@@ -8,7 +8,7 @@ error), and a hint when the output matches a known mistake from hints.py.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -107,19 +107,36 @@ def _is_numeric_list(value) -> bool:
     return isinstance(value, list) and all(isinstance(v, (int, float, np.number)) for v in value)
 
 
-def matching_mistake(got: Any, call: Call, mistakes: Sequence[Mistake]) -> Mistake | None:
-    """The first known mistake whose output `got` reproduces (NaN where it has NaN counts)."""
+def matching_mistake(got: Any, call: Call, mistakes: Sequence[Mistake],
+                     pick: Callable[[Any], Any] = lambda value: value) -> Mistake | None:
+    """The first known mistake whose output (after `pick`) `got` reproduces (NaN where it has NaN
+    counts); dicts and lists match entry by entry, so structured observations can match too."""
     for mistake in mistakes:
         try:
             with np.errstate(all="ignore"):
-                wrong = evaluate(mistake.wrong, call)
-            got_array, wrong_array = numerics.as_float64(got), np.asarray(wrong, dtype=np.float64)
+                wrong = pick(evaluate(mistake.wrong, call))
         except Exception:  # a mistake that does not apply to these inputs
             continue
-        if got_array.shape == wrong_array.shape and np.allclose(
-                got_array, wrong_array, rtol=numerics.RTOL, atol=numerics.ATOL, equal_nan=True):
+        if _reproduces(got, wrong):
             return mistake
     return None
+
+
+def _reproduces(got: Any, wrong: Any) -> bool:
+    """Numbers within tolerance of `wrong` (same shape), or the same structure holding such numbers."""
+    try:
+        got_array, wrong_array = numerics.as_float64(got), np.asarray(wrong, dtype=np.float64)
+    except (numerics.NotNumeric, TypeError, ValueError):
+        pass
+    else:
+        return got_array.shape == wrong_array.shape and bool(np.allclose(
+            got_array, wrong_array, rtol=numerics.RTOL, atol=numerics.ATOL, equal_nan=True))
+    if isinstance(wrong, dict):
+        return isinstance(got, dict) and all(k in got and _reproduces(got[k], v) for k, v in wrong.items())
+    if isinstance(wrong, (list, tuple)):
+        return (isinstance(got, (list, tuple)) and len(got) == len(wrong)
+                and all(_reproduces(g, w) for g, w in zip(got, wrong)))
+    return bool(got == wrong)
 
 
 def feedback(function: str, call: Call, problem: str, hint: str | None = None) -> str:
@@ -130,11 +147,13 @@ def feedback(function: str, call: Call, problem: str, hint: str | None = None) -
 def matches_reference(function: str, expected: Callable[..., Any] | None = None,
                       mistakes: Sequence[Mistake] | None = None,
                       pick: Callable[[Any], Any] = lambda value: value,
-                      rtol: float = numerics.RTOL, atol: float = numerics.ATOL) -> Judge:
+                      rtol: float = numerics.RTOL, atol: float = numerics.ATOL,
+                      where: str = "the result") -> Judge:
     """A judge: every call's value (after `pick`) equals the torch reference's on the same inputs.
 
     expected defaults to reference.<function>; mistakes to hints.MISTAKES[function]; `pick`
-    selects the graded part of a structured return value (both sides).
+    selects the graded part of a structured return value (on all three: value, reference and
+    mistakes); `where` names that part in feedback ("the cache").
     """
     module, name = function.split(".")
     expected = expected or reference.GRADED[module][name]
@@ -146,13 +165,135 @@ def matches_reference(function: str, expected: Callable[..., Any] | None = None,
                 got = pick(value)
             except Exception:
                 return Verdict(False, feedback(function, call, f"the result has the wrong form: {numerics.describe(value)}"))
-            problem = difference(got, pick(evaluate(expected, call)), rtol=rtol, atol=atol)
+            problem = difference(got, pick(evaluate(expected, call)), where, rtol=rtol, atol=atol)
             if problem:
-                mistake = matching_mistake(got, call, mistakes)
+                mistake = matching_mistake(got, call, mistakes, pick)
                 return Verdict(False, feedback(function, call, problem, mistake and mistake.hint))
         return Verdict(True)
 
     return judge
+
+
+def all_of(*judges: Judge) -> Judge:
+    """A judge that passes when every one of `judges` does; the first failure's feedback."""
+    def judge(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
+        for each in judges:
+            verdict = each(calls, values)
+            if not verdict.passed:
+                return verdict
+        return Verdict(True)
+
+    return judge
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A scalar loss of named float arrays and the point where its gradient is checked.
+
+    focus: for some names, a boolean mask of the entries the loss depends on (the embedding rows
+    of the tokens read); a random probe of a big, mostly-zero gradient would rarely land there,
+    so one direction and the sampled coordinates are drawn inside it.
+    """
+
+    loss: Callable[[dict[str, np.ndarray]], float]
+    point: dict[str, np.ndarray]
+    focus: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def agrees_with_finite_differences(function: str, objective_of: Callable[[Call], Objective],
+                                   gradient_of: Callable[[Any], dict[str, Any]],
+                                   directions: int = 2, coordinates: int = 3, seed: int = 0,
+                                   mistakes: Sequence[Mistake] | None = None) -> Judge:
+    """A judge: the returned gradient agrees with centred finite differences of the loss.
+
+    For every name in the objective's point it probes `coordinates` sampled entries and
+    `directions` random unit directions (no directions when the coordinates cover every entry),
+    comparing the directional derivative ⟨gradient, u⟩ with (L(θ + εu) - L(θ - εu)) / 2ε within
+    FD_RTOL/FD_ATOL. `gradient_of` reads the student's value as named arrays ({"w1": g[0], ...}).
+    """
+    mistakes = MISTAKES.get(function, []) if mistakes is None else mistakes
+
+    def judge(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
+        for call, value in zip(calls, values):
+            objective = objective_of(call)
+            try:
+                named = gradient_of(value)
+                problem = _gradient_form(named, objective.point)
+            except Exception:
+                problem = f"the result has the wrong form: {numerics.describe(value)}"
+            if not problem:
+                got = {k: numerics.as_float64(named[k]).reshape(objective.point[k].shape) for k in objective.point}
+                problem = _finite_difference_problem(objective, got, np.random.default_rng(seed),
+                                                     directions, coordinates)
+            if problem:
+                mistake = matching_mistake(value, call, mistakes)
+                return Verdict(False, feedback(function, call, problem, mistake and mistake.hint))
+        return Verdict(True)
+
+    return judge
+
+
+def _gradient_form(named: dict[str, Any], point: dict[str, np.ndarray]) -> str | None:
+    """None when `named` holds a numeric array shaped like each parameter; else what is wrong."""
+    for name, theta in point.items():
+        if name not in named:
+            return f"the result has no gradient for {name!r}"
+        try:
+            array = numerics.as_float64(named[name])
+        except numerics.NotNumeric as error:
+            return f"the gradient for {name}: {error}"
+        if array.shape != theta.shape and not (theta.ndim == 0 and array.size == 1):
+            kind = "a single number" if theta.ndim == 0 else f"shape {theta.shape}"
+            return f"the gradient for {name}: expected {kind} (like {name}), got shape {array.shape}"
+    return None
+
+
+def _finite_difference_problem(objective: Objective, got: dict[str, np.ndarray], rng: np.random.Generator,
+                               directions: int, coordinates: int) -> str | None:
+    """The first probe where ⟨got, u⟩ and the centred difference of the loss disagree, in words."""
+    for name, theta in objective.point.items():
+        def loss_at(value: np.ndarray, name: str = name) -> float:
+            return objective.loss({**objective.point, name: value})
+
+        mask = objective.focus.get(name)
+        for index in _coordinates(theta.shape, mask, coordinates, rng):
+            def entry_at(x: float, index: tuple[int, ...] = index) -> float:
+                changed = theta.copy()  # a one-hot step, without a full-size direction array
+                changed[index] = x
+                return loss_at(changed)
+
+            expected = numerics.centred_difference(entry_at, theta[index], 1.0)
+            if _disagree(float(got[name][index]), expected):
+                where = f"[{', '.join(map(str, index))}]" if index else ""
+                return (f"∂L/∂{name}{where} disagrees with the centred finite difference of the loss: "
+                        f"expected {expected:.10g}, your gradient has {float(got[name][index]):.10g}")
+        if theta.size <= coordinates:
+            continue  # every entry is already checked one by one
+        probes = numerics.random_directions(theta.shape, directions, rng)
+        if mask is not None and mask.any():
+            probes += [u * mask / np.linalg.norm(u * mask) for u in numerics.random_directions(theta.shape, 1, rng)]
+        for i, u in enumerate(probes):
+            expected = numerics.centred_difference(loss_at, theta, u)
+            along = float(np.sum(got[name] * u))
+            if _disagree(along, expected):
+                return (f"the derivative of the loss along a random unit direction u in {name} "
+                        f"(probe {i + 1} of {len(probes)}) disagrees with its centred finite difference: "
+                        f"expected {expected:.10g}, your gradient gives ⟨grad {name}, u⟩ = {along:.10g}")
+    return None
+
+
+def _coordinates(shape: tuple[int, ...], mask: np.ndarray | None, count: int,
+                 rng: np.random.Generator) -> list[tuple[int, ...]]:
+    """Up to `count` sampled entries, inside `mask` when there is one."""
+    if mask is None:
+        return numerics.sampled_coordinates(shape, count, rng)
+    pool = np.flatnonzero(mask)
+    picked = np.sort(pool[rng.choice(pool.size, size=min(count, pool.size), replace=False)])
+    return [tuple(int(i) for i in np.unravel_index(k, shape)) for k in picked]
+
+
+def _disagree(got: float, expected: float) -> bool:
+    return not numerics.compare(np.array(got), np.array(expected), numerics.FD_RTOL, numerics.FD_ATOL).ok
 
 
 def calls_with(*arg_tuples: tuple, probe: str = "call") -> Callable[[], list[Call]]:

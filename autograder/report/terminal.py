@@ -11,7 +11,7 @@ from autograder.scoring import STATUSES, function_scores, part_scores, total
 
 def function_table(report: GradeReport, title: str | None = None) -> Table:
     table = Table(title=title or f"Autograder report: {report.submission}", title_justify="left")
-    table.add_column("function")
+    table.add_column("function", no_wrap=True)
     table.add_column("score", justify="right")
     for status in STATUSES:
         table.add_column(status, justify="right")

@@ -1,0 +1,194 @@
+"""Hostile submissions get nothing they do not deserve, and the grader always completes.
+
+Each attack is appended to (or replaces a function of) a copy of the solutions, so the expected
+scores are exact: full marks everywhere except the functions the attack sabotages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from autograder.report.gradescope import results_json, schema
+from conftest import ROOT, SOLUTIONS, full_marks, scores_by_function
+
+
+def hostile(tmp_path: Path, **appended: str) -> Path:
+    """The solutions with code appended to some modules (a later def replaces the solution's)."""
+    folder = tmp_path / "submission"
+    shutil.copytree(SOLUTIONS, folder)
+    for module, code in appended.items():
+        path = folder / f"{module}.py"
+        path.write_text(path.read_text() + "\n\n" + textwrap.dedent(code))
+    return folder
+
+
+def expect_only(report, lost: dict[str, float]) -> None:
+    """Every function at full marks except `lost` (function -> score it must get)."""
+    expected = full_marks() | lost
+    assert scores_by_function(report) == expected
+    jsonschema.validate(results_json(report), schema())
+
+
+def test_monkeypatched_comparisons_do_not_pass_wrong_answers(grade_folder, tmp_path):
+    report = grade_folder(hostile(tmp_path, losses="""
+        import numpy, torch
+        numpy.allclose = lambda *a, **k: True
+        numpy.isclose = lambda *a, **k: True
+        numpy.array_equal = lambda *a, **k: True
+        numpy.testing.assert_allclose = lambda *a, **k: None
+        torch.allclose = lambda *a, **k: True
+        import math; math.isclose = lambda *a, **k: True
+
+        def softmax(logits):
+            return numpy.zeros_like(logits)
+    """))
+    expect_only(report, {"losses.softmax": 0})
+
+
+def test_a_lying_ndarray_subclass_and_nan_get_nothing(grade_folder, tmp_path):
+    report = grade_folder(hostile(tmp_path, losses="""
+        class Liar(np.ndarray):
+            def __eq__(self, other):
+                return np.ones(np.shape(other), dtype=bool)
+            __ne__ = lambda self, other: np.zeros(np.shape(other), dtype=bool)
+            def __array__(self, *args, **kwargs):
+                return np.asarray(self.view(np.ndarray))
+            def tolist(self):
+                return [1.0]
+
+        def softmax(logits):
+            return np.zeros(np.shape(logits)).view(Liar)
+
+        def log_softmax(logits):
+            return np.full(np.shape(logits), np.nan)
+    """))
+    expect_only(report, {"losses.softmax": 0, "losses.log_softmax": 0})
+
+
+def test_exits_at_import_and_inside_a_function_cost_only_their_own(grade_folder, tmp_path):
+    folder = hostile(tmp_path, sgd="""
+        import os
+        def sgd_step(params, grads, lr):
+            os._exit(0)
+    """)
+    losses = folder / "losses.py"
+    losses.write_text("import sys\nsys.exit(3)\n" + losses.read_text())
+    report = grade_folder(folder)
+    expect_only(report, {"losses.softmax": 0, "losses.log_softmax": 0, "losses.cross_entropy": 0,
+                         "losses.square_loss": 0, "sgd.sgd_step": 0})
+    by_name = {r.function: r for r in report.results}
+    assert "exit(3)" in by_name["losses.softmax"].feedback
+    assert by_name["sgd.sgd_step"].status == "crashed"
+    assert "exited" in by_name["sgd.sgd_step"].feedback
+
+
+def test_hang_memory_bomb_and_output_flood(grade_folder, tmp_path):
+    report = grade_folder(hostile(tmp_path, rnn="""
+        def next_word_probs(params, prefix_ids):
+            while True:
+                pass
+    """, backprop="""
+        def tiny_forward(x, y, w1, w2):
+            hog = [bytearray(2**20) for _ in range(10**6)]   # 1 TB: beyond any limit
+            return 0.0, {}
+    """, losses="""
+        _square_loss = square_loss
+        def square_loss(y, o):
+            print("x" * 50_000_000)            # a flood, then the right answer
+            return _square_loss(y, o)
+    """))
+    expect_only(report, {"rnn.next_word_probs": 0, "backprop.tiny_forward": 0})
+    statuses = {r.function: r.status for r in report.results}
+    assert statuses["rnn.next_word_probs"] == "timed out"
+    assert statuses["backprop.tiny_forward"] == "crashed"
+    memory = [r.feedback for r in report.results if r.function == "backprop.tiny_forward"]
+    assert all("memory" in text for text in memory), memory
+    assert all(len(r.feedback) < 5000 for r in report.results)
+
+
+def test_processes_left_behind_are_killed(grade_folder, tmp_path):
+    marker = Path("/tmp") / f"nlm-hostile-{uuid.uuid4().hex}"
+    report = grade_folder(hostile(tmp_path, losses=f"""
+        import os, time
+        _softmax = softmax
+        def softmax(logits):
+            if os.fork() == 0:               # a detached grandchild that keeps writing
+                os.setsid()
+                if os.fork() == 0:
+                    for _ in range(600):
+                        with open({str(marker)!r}, "a") as f:
+                            f.write("x")
+                        time.sleep(0.05)
+                os._exit(0)
+            return _softmax(logits)
+    """))
+    expect_only(report, {})
+    time.sleep(0.3)
+    size = marker.stat().st_size if marker.exists() else 0
+    time.sleep(0.5)
+    assert (marker.stat().st_size if marker.exists() else 0) == size, "a student process outlived grading"
+    marker.unlink(missing_ok=True)
+
+
+def test_fake_results_printed_or_written_do_not_reach_the_report(tmp_path):
+    """Through the command line, as Gradescope and instructors run it."""
+    results = tmp_path / "out" / "results.json"
+    fake = json.dumps({"score": 999, "tests": []})
+    folder = hostile(tmp_path, losses=f"""
+        import glob, os
+        FAKE = {fake!r}
+        print(FAKE)
+        for path in ["results.json", "../results.json", {str(results)!r}]:
+            try:
+                with open(path, "w") as f:
+                    f.write(FAKE)
+            except OSError:
+                pass
+        for cmdline in glob.glob("/proc/*/cmdline"):   # find the grader's --results path
+            try:
+                args = open(cmdline, "rb").read().split(b"\\0")
+                if b"--results" in args:
+                    open(args[args.index(b"--results") + 1], "w").write(FAKE)
+            except OSError:
+                pass
+
+        def square_loss(y, o):
+            print(FAKE)
+            return 0.0
+    """)
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(folder), "--results",
+                           str(results), "--timeout", "5"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(results.read_text())
+    jsonschema.validate(data, schema())
+    assert data["score"] == pytest.approx(105.0)
+    assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
+    assert '"score": 999' not in done.stdout
+
+
+def test_killing_the_fork_server_costs_only_that_function(grade_folder, tmp_path):
+    report = grade_folder(hostile(tmp_path, losses="""
+        import os, signal
+        def square_loss(y, o):
+            os.kill(os.getppid(), signal.SIGKILL)
+            return 0.0
+    """))
+    expect_only(report, {"losses.square_loss": 0})
+
+
+def test_grading_is_deterministic(grade_folder):
+    bob = ROOT / "examples" / "submissions" / "bob_typical_bugs"
+    first, second = grade_folder(bob), grade_folder(bob)
+    assert [(r.name, r.score, r.status, r.feedback) for r in first.results] == \
+           [(r.name, r.score, r.status, r.feedback) for r in second.results]

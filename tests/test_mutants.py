@@ -1,0 +1,29 @@
+"""Each typical mistake costs points in exactly its own function, with feedback that says so."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.contract import FUNCTIONS
+from conftest import full_marks, scores_by_function
+from mutants import MUTANTS
+
+
+def test_mutants_cover_every_graded_function():
+    assert {f.qualname for f in FUNCTIONS} <= {m.function for m in MUTANTS}
+    assert len(MUTANTS) >= 25
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: f"{m.function}: {m.mistake}")
+def test_mutant_loses_points_only_in_its_own_function(mutant, grade_folder, tmp_path):
+    report = grade_folder(mutant.write(tmp_path / "submission"))
+    scores, expected = scores_by_function(report), full_marks()
+    assert scores[mutant.function] < expected[mutant.function], f"{mutant.mistake} was not caught"
+    others = {f: s for f, s in scores.items() if f != mutant.function}
+    assert others == {f: p for f, p in expected.items() if f != mutant.function}
+    failed = [r for r in report.results if r.status != "passed"]
+    assert all(r.function == mutant.function for r in failed)
+    for r in failed:  # every lost point comes with feedback naming the call
+        assert r.feedback.startswith("Called "), r.feedback
+    if mutant.hint:
+        assert any(mutant.hint in r.feedback for r in failed), [r.feedback for r in failed]
