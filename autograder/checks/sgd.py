@@ -6,12 +6,13 @@ caller's own arrays, and what `steps` calls of torch_train_step did to a real mo
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from autograder import reference
 from autograder.checks import Call, Check, Verdict
+from autograder.checks.rnn import rnn_lm
 from autograder.checks.judges import (Rng, calls_with, difference, evaluate, feedback, matches_reference,
                                       matching_mistake, show)
 from autograder.hints import CHANGES_GRADS, DROPS_LAST, MISTAKES, REBINDS, USE_THE_RNG, observe_sgd_step
@@ -44,7 +45,7 @@ def leaves_grads_unchanged(calls: Sequence[Call], values: Sequence[Any]) -> Verd
     return Verdict(True)
 
 
-def sgd_calls(*arg_tuples: tuple) -> Any:
+def sgd_calls(*arg_tuples: tuple) -> Callable[[], list[Call]]:
     return calls_with(*arg_tuples, probe="sgd_step")
 
 
@@ -125,15 +126,8 @@ def trains_like_torch(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
     return Verdict(True)
 
 
-def rnn_lm(vocab: int, embed: int, hidden: int, generator: np.random.Generator) -> dict[str, np.ndarray]:
-    """Random RNN LM parameters in the contract's naming (W_h drawn freely: not symmetric)."""
-    return {"E": generator.normal(size=(vocab, embed)), "W_e": generator.normal(size=(hidden, embed)) * 0.5,
-            "W_h": generator.normal(size=(hidden, hidden)) * 0.5, "b_h": generator.normal(size=hidden) * 0.2,
-            "U": generator.normal(size=(vocab, hidden)) * 0.5, "b_o": generator.normal(size=vocab) * 0.2}
-
-
 def training_calls(vocab: int, embed: int, hidden: int, n: int, t: int, lr: float, steps: int,
-                   generator: np.random.Generator) -> Any:
+                   generator: np.random.Generator) -> Callable[[], list[Call]]:
     args = (rnn_lm(vocab, embed, hidden, generator), generator.integers(0, vocab, size=(n, t)),
             generator.integers(0, vocab, size=(n, t)), lr, steps)
     return calls_with(args, probe="torch_train_steps")
