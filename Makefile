@@ -32,3 +32,11 @@ stubs: $(STAMP)
 
 clean:
 	rm -rf $(VENV) dist build reports *.egg-info
+
+# The notebook handout assignment/nlm_training.ipynb is (re)written by the stubs command, with the .py stubs.
+notebook: $(STAMP)
+	$(PY) -m autograder stubs
+
+# The Gradescope autograder zip (setup.sh, run_autograder, requirements.txt, the autograder package).
+gradescope: $(STAMP)
+	TORCH_SPEC="$(TORCH_SPEC)" $(PY) -m autograder bundle --out dist/gradescope-autograder.zip

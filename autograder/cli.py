@@ -13,6 +13,9 @@ def _stubs(args: argparse.Namespace) -> int:
 
     for path in write_stubs(args.solutions, args.assignment):
         print(f"wrote {path}")
+    from autograder.notebook import NOTEBOOK_NAME, write_notebook
+
+    print(f"wrote {write_notebook(args.assignment / NOTEBOOK_NAME, args.solutions)}")
     return 0
 
 
@@ -56,7 +59,48 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--visible-only", action="store_true", help="skip the hidden checks")
     _add_limits(grade)
     grade.set_defaults(run=_grade)
+
+    grade_all = commands.add_parser(
+        "grade-all", help="grade a class: a folder of submissions or a Gradescope export (.zip)")
+    grade_all.add_argument("submissions", type=Path,
+                           help="one subfolder, .ipynb, .zip or .py per student, or a Gradescope export")
+    grade_all.add_argument("--out", type=Path, default=Path("reports"), help="reports folder (default reports)")
+    grade_all.add_argument("--jobs", type=int, default=0, help="parallel workers (default: one per core)")
+    grade_all.add_argument("--force", action="store_true", help="regrade everything, ignoring the cache")
+    grade_all.add_argument("--visible-only", action="store_true", help="skip the hidden checks")
+    _add_limits(grade_all)
+    grade_all.set_defaults(run=_grade_all)
+
+    bundle = commands.add_parser("bundle", help="build the Gradescope autograder zip")
+    bundle.add_argument("--out", type=Path, default=ROOT / "dist" / "gradescope-autograder.zip")
+    bundle.set_defaults(run=_bundle)
+
+    gradescope = commands.add_parser("gradescope", help="inside Gradescope: grade ROOT/submission "
+                                     "into ROOT/results/results.json (run_autograder calls this)")
+    gradescope.add_argument("--root", type=Path, default=Path("/autograder"))
+    gradescope.add_argument("--show-stdout", action="store_true", default=None,
+                            help="let students see this command's output (AUTOGRADER_SHOW_STDOUT=1)")
+    _add_limits(gradescope)
+    gradescope.set_defaults(run=_gradescope)
     return parser
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from autograder.bundle import main
+
+    return main(args.out)
+
+
+def _gradescope(args: argparse.Namespace) -> int:
+    from autograder.gradescope import main
+
+    return main(args.root, show_stdout=args.show_stdout, limits=_limits(args), own_process=True)
+
+
+def _grade_all(args: argparse.Namespace) -> int:
+    from autograder.grade_all import main
+
+    return main(args)
 
 
 def main(argv: list[str] | None = None) -> int:

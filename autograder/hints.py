@@ -256,7 +256,7 @@ def _torch_step(model, optimizer, inputs, targets, *, zero_grad=True, loss_after
         optimizer.zero_grad()
     loss.backward()
     optimizer.step()
-    return float(loss_now()) if loss_after else float(loss)
+    return loss_now().item() if loss_after else loss.item()
 
 
 def _torch_step_accumulates(model, optimizer, inputs, targets):
@@ -310,6 +310,8 @@ WEIGHTS = ("E", "W_e", "W_h", "U")  # the matrices that must be random; biases m
 UNSEEDED = ("draw every value from one rng = np.random.default_rng(seed) made inside the function, "
             "so the same seed gives the same parameters.")
 IGNORES_SEED = "use the seed argument: a different seed must give different parameters."
+DEFAULT_SEED = ("give seed the default 0 (def init_rnn_params(vocab_size, embed_dim, hidden_dim, seed=0)): "
+                "a call without seed must equal the call with seed=0.")
 CONSTANT = ("initialise the weight matrices randomly, e.g. rng.uniform(-1/√H, 1/√H, size=...): with "
             "equal weights every hidden unit computes the same thing and they never become different.")
 TRANSPOSED = ("mind the shapes: W_e is (H, d), W_h (H, H) and U (V, H), output size first like an "
@@ -420,8 +422,8 @@ MISTAKES["rnn.next_word_probs"] = [
     Mistake("return probabilities (softmax), not log-probabilities.",
             lambda p, ids: _next_word(p, ids, output="log_probs")),
 ]
-_NEXT_WORD = ("the logits at position t predict the NEXT token: compare logits[:, :-1] with "
-              "token_ids[:, 1:] (T - 1 predictions per sequence).")
+_NEXT_WORD = ("off-by-one: the logits at position t predict the NEXT token, so compare logits[:, :-1] "
+              "with token_ids[:, 1:] (T - 1 predictions per sequence).")
 MISTAKES["rnn.sequence_loss"] = [
     Mistake(_NEXT_WORD, lambda p, ids: float(_sequence_nll(p, ids, shift=False).mean())),
     Mistake(_NEXT_WORD, lambda p, ids: float(_sequence_nll(p, ids, shift=False, first=1).mean())),

@@ -33,7 +33,8 @@ class Failure:
 def outcome_failure(result: RunResult, what: str, limits_memory: int) -> Failure:
     """A Failure for a child that ended before answering, in words a student understands."""
     kind = {"timeout": "timeout", "signalled": "signalled", "protocol": "protocol"}.get(result.outcome, "exited")
-    detail = result.detail
+    # A child that exits 0 without saying it is done called exit()/os._exit() mid-call.
+    detail = "exited (status 0) before returning" if result.outcome == "finished" else result.detail
     if result.outcome == "signalled" and "SIGKILL" in detail:
         detail += f" (most likely it ran out of memory: the limit is {limits_memory / 2**30:g} GiB)"
     tail = result.stderr.strip().splitlines()[-6:]

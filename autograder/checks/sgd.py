@@ -12,9 +12,9 @@ import numpy as np
 
 from autograder import reference
 from autograder.checks import Call, Check, Verdict
-from autograder.checks.rnn import rnn_lm
 from autograder.checks.judges import (Rng, calls_with, difference, evaluate, feedback, matches_reference,
                                       matching_mistake, show)
+from autograder.checks.rnn import rnn_lm
 from autograder.hints import CHANGES_GRADS, DROPS_LAST, MISTAKES, REBINDS, USE_THE_RNG, observe_sgd_step
 
 rng = np.random.default_rng(301)
@@ -26,12 +26,14 @@ def steps_in_place(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
     """The caller's own arrays (never rebound) now hold params - lr·grads."""
     for call, value in zip(calls, values):
         if value["rebound"]:
-            keys = ", ".join(f"params[{k!r}]" for k in value["rebound"])
-            return Verdict(False, feedback("sgd.sgd_step", call, f"after the call {keys} is a new array, "
-                                           "not the array that was passed in, which was not updated", REBINDS))
+            keys = " and ".join(f"params[{k!r}]" for k in value["rebound"])
+            what = "is a new array" if len(value["rebound"]) == 1 else "are new arrays"
+            return Verdict(False, feedback("sgd.sgd_step", call, f"after the call {keys} {what}: the arrays "
+                                           "passed in, which the caller still holds, were not updated", REBINDS))
         expected = evaluate(observe_sgd_step(reference.sgd_step), call)["params"]
-        problem = difference(value["params"], expected, "the caller's parameter arrays after the call")
+        problem = difference(value["params"], expected, "params")
         if problem:
+            problem = f"after the call the caller's arrays hold other values than params[k] - lr·grads[k]: {problem}"
             mistake = matching_mistake(value, call, MISTAKES["sgd.sgd_step"])
             return Verdict(False, feedback("sgd.sgd_step", call, problem, mistake and mistake.hint))
     return Verdict(True)
@@ -39,9 +41,9 @@ def steps_in_place(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
 
 def leaves_grads_unchanged(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
     for call, value in zip(calls, values):
-        problem = difference(value["grads"], call.args[1], "grads after the call")
+        problem = difference(value["grads"], call.args[1], "grads")
         if problem:
-            return Verdict(False, feedback("sgd.sgd_step", call, problem, CHANGES_GRADS))
+            return Verdict(False, feedback("sgd.sgd_step", call, f"the call changed grads: {problem}", CHANGES_GRADS))
     return Verdict(True)
 
 
@@ -74,7 +76,8 @@ def covers_every_index_once(calls: Sequence[Call], values: Sequence[Any]) -> Ver
         n, batch_size = call.args[:2]
         problem = partition_problem(value, n, batch_size)
         if problem:
-            dropped = isinstance(value, list) and [len(b) for b in value] == batch_sizes(n - n % batch_size, batch_size)
+            sizes = [np.size(b) for b in value] if isinstance(value, list) else None
+            dropped = sizes == batch_sizes(n - n % batch_size, batch_size)
             return Verdict(False, feedback("sgd.minibatch_indices", call, problem, DROPS_LAST if dropped else None))
     return Verdict(True)
 
@@ -102,27 +105,24 @@ train_tiny_agrees = matches_reference("sgd.train_tiny", pick=trained)
 
 # torch_train_step -------------------------------------------------------------------------------
 
-def describe_training(call: Call) -> str:
-    """How the "torch_train_steps" probe called torch_train_step, in words a student can reproduce."""
-    params, inputs, targets, lr, steps = call.args
-    (vocab, embed), hidden = params["E"].shape, params["W_h"].shape[0]
-    times = "once" if steps == 1 else f"{steps} times in a row"
-    return (f"Called torch_train_step(model, optimizer, inputs, targets) {times}, with model an RNN LM "
-            f"(nn.Embedding → nn.RNN → nn.Linear; V = {vocab}, d = {embed}, H = {hidden}), optimizer = "
-            f"torch.optim.SGD(model.parameters(), lr={lr}), inputs = torch.tensor({show(inputs)}), "
-            f"targets = torch.tensor({show(targets)})")
+def training_problem(value: dict, losses: list[float], params: dict[str, np.ndarray]) -> str | None:
+    if any(loss is None for loss in value["losses"]):
+        return "a call returned None: return the loss before the step as a float (loss.item())"
+    problem = difference(value["losses"], losses, "the returned losses (one per call)")
+    if problem:
+        return problem
+    problem = difference(value["params"], params, "params")
+    return problem and f"after the calls the model's parameters differ from torch.optim.SGD's: {problem}"
 
 
 def trains_like_torch(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
     """The returned losses and the model's parameters after the calls match reference.torch_train_steps."""
     for call, value in zip(calls, values):
         losses, params = evaluate(reference.torch_train_steps, call)
-        problem = (difference(value["losses"], losses, "the returned losses (one per call)")
-                   or difference(value["params"], params, "the model's parameters after the calls"))
+        problem = training_problem(value, losses, params)
         if problem:
             mistake = matching_mistake(value, call, MISTAKES["sgd.torch_train_step"])
-            text = f"{describe_training(call)}.\n{problem[0].upper()}{problem[1:]}."
-            return Verdict(False, text + (f"\nHint: {mistake.hint}" if mistake else ""))
+            return Verdict(False, feedback("sgd.torch_train_step", call, problem, mistake and mistake.hint))
     return Verdict(True)
 
 

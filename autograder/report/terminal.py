@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
@@ -32,8 +34,13 @@ def function_table(report: GradeReport, title: str | None = None) -> Table:
     return table
 
 
+def wide_console() -> Console:
+    """The terminal, or 120 columns when output goes to a file or CI log (rich's default is 80)."""
+    return Console() if sys.stdout.isatty() else Console(width=120)
+
+
 def print_report(report: GradeReport, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or wide_console()
     for message in report.messages:
         console.print(f"[bold]note:[/] {message}", markup=True, highlight=False)
     console.print(function_table(report))

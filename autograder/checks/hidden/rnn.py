@@ -1,0 +1,52 @@
+"""Part 4 hidden checks, with rnn_backward on a model of realistic size."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.checks import Call, Check
+from autograder.checks.judges import calls_with, matches_reference
+from autograder.checks.rnn import (backward_agrees_with_finite_differences, defaults_to_seed_zero, forward_agrees,
+                                   is_float64, rnn_lm)
+
+rng = np.random.default_rng(9401)
+R = rnn_lm(13, 2, 6, rng)  # V = 13, d = 2, H = 6
+S = rnn_lm(9, 5, 4, rng)   # V = 9, d = 5, H = 4
+
+
+def large_model() -> list[Call]:
+    """V = 10,000, d = 64, H = 128 (about 2M parameters), N = 2, T = 6; built only when the check runs.
+    Uniform draws scaled so that hidden units and logits stay in tanh's and softmax's working range."""
+    generator = np.random.default_rng(9499)
+    vocab, embed, hidden = 10_000, 64, 128
+    params = {"E": generator.uniform(-0.5, 0.5, (vocab, embed)),
+              "W_e": generator.uniform(-0.5, 0.5, (hidden, embed)),
+              "W_h": generator.uniform(-1.5, 1.5, (hidden, hidden)) / np.sqrt(hidden),
+              "b_h": generator.uniform(-0.1, 0.1, hidden),
+              "U": generator.uniform(-0.3, 0.3, (vocab, hidden)),
+              "b_o": generator.uniform(-0.1, 0.1, vocab)}
+    return [Call(args=(params, generator.integers(0, vocab, size=(2, 6))))]
+
+
+CHECKS = [
+    Check("rnn.init_rnn_params", "seed defaults to 0: leaving it out gives the parameters of seed=0 (V = 11, d = 4, H = 6)", 0.75,
+          calls_with((11, 4, 6), (11, 4, 6, 0), (11, 4, 6, 0)), defaults_to_seed_zero, visible=False),
+    Check("rnn.init_rnn_params", "float64 values, not float32 ones converted", 0.5,
+          calls_with((9, 4, 6, 3)), is_float64, visible=False),
+    Check("rnn.rnn_forward", "logits and hiddens from a given h0 on a longer batch (N = 4, T = 9)", 2.5,
+          calls_with((R, rng.integers(0, 13, size=(4, 9)), rng.normal(size=(4, 6)))), forward_agrees, visible=False),
+    Check("rnn.rnn_forward", "T = 1 and T = 2 with h0 = None on another model (V = 9, d = 5, H = 4)", 2,
+          calls_with((S, rng.integers(0, 9, size=(3, 1))), (S, rng.integers(0, 9, size=(2, 2)))),
+          forward_agrees, visible=False),
+    Check("rnn.next_word_probs", "a prefix of 8 words on another model", 1.5,
+          calls_with((R, rng.integers(0, 13, size=8))), matches_reference("rnn.next_word_probs"), visible=False),
+    Check("rnn.sequence_loss", "N = 1, T = 7 and N = 4, T = 3 on other models", 2.5,
+          calls_with((R, rng.integers(0, 13, size=(1, 7))), (S, rng.integers(0, 9, size=(4, 3)))),
+          matches_reference("rnn.sequence_loss"), visible=False),
+    Check("rnn.rnn_backward", "matches autograd on a longer batch with larger weights (N = 3, T = 8)", 1.5,
+          calls_with((rnn_lm(8, 3, 5, rng, 1.6), rng.integers(0, 8, size=(3, 8)))),
+          matches_reference("rnn.rnn_backward"), visible=False),
+    Check("rnn.rnn_backward", "agrees with finite differences on a large model "
+          "(V = 10,000, d = 64, H = 128, N = 2, T = 6)", 2,
+          large_model, backward_agrees_with_finite_differences(directions=1, coordinates=2), visible=False),
+]

@@ -1,0 +1,221 @@
+"""Grade inside Gradescope: `python3 -m autograder gradescope [--root /autograder]`.
+
+Grades `$ROOT/submission` into `$ROOT/results/results.json`, and always leaves a valid results
+file there, whatever the submission or the grader does (a grader failure scores 0 with a note to
+contact the staff; the traceback goes to stdout, which only instructors see).
+
+Run as root (Gradescope does), student code runs as an unprivileged account (`student`, created
+by setup.sh, else `nobody`; AUTOGRADER_USER names another), and before grading:
+  - `$ROOT/source`, the grader with its hidden checks, becomes root's alone (0700), so student
+    code can neither read nor change it. The sandbox's zygote has imported everything the child
+    needs (PRELOAD below) before it forks, so the child never reads a grader file after the drop;
+  - `$ROOT/results` is root's and 0755: student code cannot write results.json;
+  - `$ROOT/submission_metadata.json` (e-mails, previous results with hidden tests) becomes 0600.
+After grading, every process of that account is killed (scan /proc, SIGKILL, until none is left)
+and only then is results.json written, atomically, by root. Not run as root, the same code runs
+without the privilege drop (the sandbox's subreaper still kills what student code leaves behind).
+
+The student code's stdout is never shown; the stdout of this command goes to Gradescope's
+"stdout" box, hidden from students (`stdout_visibility`) unless --show-stdout or
+AUTOGRADER_SHOW_STDOUT=1 makes it visible.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from autograder import sandbox
+from autograder.sandbox import Limits, Sandbox
+
+DEFAULT_ROOT = Path("/autograder")
+USERS = ("student", "nobody")  # the first that exists runs student code when we are root
+
+# What the zygote imports before it forks: the sandbox's list plus what the child would otherwise
+# import lazily after dropping privileges, when it can no longer read $ROOT/source (the harness's
+# own imports, listed so that a change there cannot silently break the drop), numpy.random (numpy
+# loads it on first use), and torch._dynamo (the first optimizer.step() imports it: hundreds of
+# modules, seconds of a call's time limit otherwise).
+PRELOAD = tuple(dict.fromkeys(sandbox.PRELOAD + (
+    "autograder.harness", "autograder.reference", "autograder.contract", "autograder.protocol",
+    "numpy.random", "numpy.linalg", "numpy.fft", "torch.nn", "torch._dynamo",
+)))
+
+FAILURE_OUTPUT = ("The autograder failed to grade this submission (this is not a verdict on your "
+                  "code: nothing was graded). Please contact the course staff.")
+_KILL_WAIT_S = 10.0
+
+
+def main(root: Path = DEFAULT_ROOT, *, show_stdout: bool | None = None, limits: Limits = Limits(),
+         own_process: bool = False) -> int:
+    """Grade and write results.json; 0 once a results file (real or fallback) is written.
+
+    own_process (the command line): this process becomes a subreaper, and every process left
+    below it is killed before the write, so even without the privilege drop nothing that student
+    code started outlives the grading."""
+    root = Path(root).resolve()
+    if own_process:
+        sandbox._prctl(sandbox._PR_SET_CHILD_SUBREAPER, 1)
+    if show_stdout is None:
+        show_stdout = os.environ.get("AUTOGRADER_SHOW_STDOUT", "") not in ("", "0", "false", "no")
+    results_path = root / "results" / "results.json"
+    start = time.monotonic()
+    account = None
+    try:
+        account = unprivileged_account()
+        if account is not None:
+            harden(root)
+        data = grade_to_results(root, account, limits)
+    except BaseException:  # noqa: BLE001 - whatever happened, Gradescope gets a results file
+        print("autograder: grading failed:", file=sys.stdout)
+        traceback.print_exc(file=sys.stdout)
+        data = failure_results(time.monotonic() - start)
+    data["stdout_visibility"] = "visible" if show_stdout else "hidden"
+    try:
+        if account is not None:
+            killed = kill_user_processes(account.pw_uid)
+            if killed:
+                print(f"autograder: killed {killed} leftover process(es) of {account.pw_name}")
+        if own_process:
+            kill_descendants()
+        if not valid(data):
+            print("autograder: the results did not match the schema; writing the fallback")
+            data = failure_results(time.monotonic() - start) | {"stdout_visibility": data["stdout_visibility"]}
+        write_json_atomic(data, results_path)
+    except BaseException:  # noqa: BLE001 - run_autograder writes its own fallback then
+        traceback.print_exc(file=sys.stdout)
+        return 1
+    print(f"autograder: score {data['score']:g}, {len(data['tests'])} tests, "
+          f"{time.monotonic() - start:.1f} s; wrote {results_path}")
+    return 0
+
+
+def grade_to_results(root: Path, account: pwd.struct_passwd | None, limits: Limits) -> dict[str, Any]:
+    from autograder.grade import grade
+    from autograder.report.gradescope import results_json
+
+    names = student_names(root / "submission_metadata.json")
+    user = account.pw_name if account is not None else None
+    print(f"autograder: grading {root / 'submission'}" + (f" as user {user}" if user else " (no privilege drop: not root)"))
+    with Sandbox(limits, preload=PRELOAD, user=user) as box:
+        report = grade(root / "submission", limits=limits, include_hidden=True, sandbox=box)
+    if names:
+        report.messages.insert(0, f"Graded for {names}")
+    for message in report.messages:
+        print(f"autograder: {message}")
+    return results_json(report)
+
+
+def unprivileged_account() -> pwd.struct_passwd | None:
+    """The account student code runs as, or None when we are not root (no drop possible)."""
+    if os.geteuid() != 0:
+        return None
+    wanted = os.environ.get("AUTOGRADER_USER")
+    for name in ([wanted] if wanted else USERS):
+        try:
+            account = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        if account.pw_uid == 0:
+            raise RuntimeError(f"refusing to run student code as {name}: its uid is 0")
+        return account
+    raise RuntimeError(f"no account to run student code as (tried {', '.join([wanted] if wanted else USERS)})")
+
+
+def harden(root: Path) -> None:
+    """Root only: the grader's files unreadable, the results unwritable, the metadata private."""
+    source = root / "source"
+    if source.is_dir():
+        os.chown(source, 0, 0)
+        os.chmod(source, 0o700)
+    results = root / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    os.chown(results, 0, 0)
+    os.chmod(results, 0o755)
+    metadata = root / "submission_metadata.json"
+    if metadata.is_file():
+        os.chown(metadata, 0, 0)
+        os.chmod(metadata, 0o600)
+
+
+def student_names(path: Path) -> str:
+    """"Ada Lovelace, Alan Turing" from submission_metadata.json's users, or "" (no file, no names)."""
+    try:
+        users = json.loads(path.read_text()).get("users") or []
+        names = [str(u["name"]).strip() for u in users if isinstance(u, dict) and u.get("name")]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return ""
+    return ", ".join(n for n in names if n)
+
+
+def kill_user_processes(uid: int) -> int:
+    """SIGKILL every process of `uid` until none is left; returns how many kills it took.
+
+    Processes run by another grader's sandbox (a machine grading several submissions with one
+    shared account) are not this submission's and are spared, as the sandbox itself does."""
+    killed = 0
+    stop = time.monotonic() + _KILL_WAIT_S
+    while pids := sandbox._user_pids(sandbox._process_table(), uid):
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        if time.monotonic() > stop:
+            raise RuntimeError(f"processes {pids} of uid {uid} survive SIGKILL")
+        time.sleep(0.01)
+    return killed
+
+
+def kill_descendants() -> None:
+    """SIGKILL and reap every process below this one (orphans come here: we are a subreaper)."""
+    me = os.getpid()
+    sandbox._kill_until_gone(lambda table: sandbox._descendants(table, me), reap=True)
+
+
+def failure_results(elapsed: float) -> dict[str, Any]:
+    return {"score": 0, "execution_time": round(max(elapsed, 0.0), 3), "output": FAILURE_OUTPUT,
+            "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
+
+
+def valid(data: dict[str, Any]) -> bool:
+    """Whether `data` matches the results schema (True when jsonschema is not installed)."""
+    try:
+        import jsonschema
+    except ImportError:
+        return isinstance(data.get("score"), (int, float)) and isinstance(data.get("tests"), list)
+    from autograder.report.gradescope import schema
+
+    try:
+        jsonschema.validate(data, schema())
+    except jsonschema.ValidationError as error:
+        print(f"autograder: invalid results: {error.message}")
+        return False
+    return True
+
+
+def write_json_atomic(data: dict[str, Any], path: Path) -> None:
+    """report.gradescope.write_results for a dict: a reader never sees half a file. The temporary
+    file has a random name (O_EXCL), so nothing planted in the folder can redirect the write."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, indent=2, allow_nan=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
