@@ -40,3 +40,8 @@ notebook: $(STAMP)
 # The Gradescope autograder zip (setup.sh, run_autograder, requirements.txt, the autograder package).
 gradescope: $(STAMP)
 	TORCH_SPEC="$(TORCH_SPEC)" $(PY) -m autograder bundle --out dist/gradescope-autograder.zip
+
+# The student release: dist/student-release/ (stubs, notebook, README, visible checks as a pytest
+# plugin; never solutions/ or hidden checks) and dist/student-release.zip.
+release: $(STAMP)
+	$(PY) -m autograder release

@@ -82,7 +82,30 @@ def build_parser() -> argparse.ArgumentParser:
                             help="let students see this command's output (AUTOGRADER_SHOW_STDOUT=1)")
     _add_limits(gradescope)
     gradescope.set_defaults(run=_gradescope)
+
+    release = commands.add_parser("release", help="build the student release: dist/student-release/ and .zip")
+    release.add_argument("--out", type=Path, default=ROOT / "dist", help="output folder (default dist)")
+    release.set_defaults(run=_release)
+
+    check = commands.add_parser("check", help="run the visible checks on a submission with pytest, "
+                                "as students see them")
+    check.add_argument("path", type=Path, help="a folder, notebook, .py or .zip")
+    check.add_argument("pytest_args", nargs=argparse.REMAINDER,
+                       help="passed on to pytest, e.g. -k softmax, -x, --nlm-timeout 3")
+    check.set_defaults(run=_check)
     return parser
+
+
+def _release(args: argparse.Namespace) -> int:
+    from autograder.release import main
+
+    return main(args.out)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from autograder.pytest_plugin import run_checks
+
+    return run_checks(args.path, args.pytest_args)
 
 
 def _bundle(args: argparse.Namespace) -> int:

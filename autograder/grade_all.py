@@ -44,6 +44,8 @@ CACHE_FORMAT = 1
 _IGNORED = ("__MACOSX", "__pycache__")
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
 _MAX_EXPORT_BYTES = 4 * 2**30  # an export archive unpacked: generous, but not a disk bomb
+_REASONS = {"new": "new", "changed": "changed", "grader": "after a grader change", "options": "with new options",
+            "forced": "forced", "unreadable": "with an unreadable cache entry"}
 
 
 # --------------------------------------------------------------------------- discovery
@@ -249,8 +251,9 @@ def grader_version() -> str:
     return digest.hexdigest()
 
 
-def cache_key(content: str, version: str, options: dict[str, Any]) -> str:
-    blob = json.dumps({"format": CACHE_FORMAT, "content": content, "grader": version, "options": options},
+def cache_key(content: str, grader: str, options: dict[str, Any]) -> str:
+    """What a cached result depends on: the submission's bytes, the grader's source, the options."""
+    blob = json.dumps({"format": CACHE_FORMAT, "content": content, "grader": grader, "options": options},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -271,20 +274,32 @@ def report_from_dict(data: dict[str, Any]) -> Any:
                        dict(data.get("metadata") or {}))
 
 
-def load_cached(path: Path, key: str) -> Any | None:
+def load_cached(path: Path, key: str, parts: dict[str, Any] | None = None) -> tuple[Any | None, str]:
+    """(the cached report, "") when the cache entry matches `key`; else (None, why it does not):
+    "new", "changed" (the submission), "grader" (the grader's source), "options" or "unreadable"."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("key") != key:
-            return None
-        return report_from_dict(data["report"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    except FileNotFoundError:
+        return None, "new"
+    except (OSError, ValueError):
+        return None, "unreadable"
+    try:
+        if data.get("key") == key:
+            return report_from_dict(data["report"]), ""
+    except (KeyError, TypeError, ValueError):
+        return None, "unreadable"
+    parts = parts or {}
+    for part, reason in (("content", "changed"), ("grader", "grader"), ("options", "options")):
+        if part in parts and data.get(part) != parts[part]:
+            return None, reason
+    return None, "unreadable"
 
 
-def store_cached(path: Path, key: str, report: Any, entry: Entry) -> None:
+def store_cached(path: Path, key: str, report: Any, entry: Entry, parts: dict[str, Any] | None = None) -> None:
+    """Write REPORTS/.cache/<id>.json atomically: the key, what it was made of, and the report."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    data = {"key": key, "student_id": entry.student_id, "submission": entry.submission,
+    data = {"key": key, **(parts or {}), "student_id": entry.student_id, "submission": entry.submission,
             "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "report": report_to_dict(report)}
     tmp.write_text(json.dumps(data), encoding="utf-8")
     os.replace(tmp, path)
@@ -507,7 +522,12 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
     submissions, reports = Path(submissions), Path(reports)
     reports.mkdir(parents=True, exist_ok=True)
     limits = Limits(timeout_s=options.timeout_s, memory_bytes=options.memory_bytes)
-    checks = load_checks(options.include_hidden)  # fails early if a part's checks are missing
+    loaded: list[Any] = []
+
+    def checks() -> list[Any]:  # loaded only when needed: a fully cached run does without
+        if not loaded:
+            loaded.extend(load_checks(options.include_hidden))
+        return loaded
 
     with tempfile.TemporaryDirectory(prefix="nlm-export-") as unpacked:
         if submissions.is_file() and submissions.suffix.lower() == ".zip":
@@ -524,18 +544,20 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
         option_key = options.key(limits)
         rows: dict[str, Any] = {}
         groups: dict[str, list[Entry]] = {}  # task id -> the students sharing that submission
-        keys: dict[str, str] = {}
+        parts: dict[str, dict[str, Any]] = {}
+        reasons: dict[str, int] = {}
         tasks = []
         for entry in entries:
             if entry.path is None:
                 message = "no files for this submission in the export"
-                report = placeholder_report(checks, entry.submission, "empty", "not attempted", message)
+                report = placeholder_report(checks(), entry.submission, "empty", "not attempted", message)
                 rows[entry.student_id] = Row(entry.student_id, report, "empty", entry.name, entry.email,
                                              entry.submission, message)
                 continue
-            key = cache_key(content_hash(entry.path), version, option_key)
-            keys[entry.student_id] = key
-            cached = None if options.force else load_cached(reports / CACHE_DIR / f"{entry.student_id}.json", key)
+            parts[entry.student_id] = {"content": content_hash(entry.path), "grader": version, "options": option_key}
+            key = cache_key(**parts[entry.student_id])
+            cached, why = (None, "forced") if options.force else load_cached(
+                reports / CACHE_DIR / f"{entry.student_id}.json", key, parts[entry.student_id])
             if cached is not None:
                 rows[entry.student_id] = Row(entry.student_id, cached, status_of(cached.kind), entry.name,
                                              entry.email, entry.submission, _note(cached), cached=True)
@@ -544,23 +566,26 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
             if task_id not in groups:
                 groups[task_id] = []
                 tasks.append({"id": task_id, "path": str(entry.path), "options": option_key})
+                reasons[why] = reasons.get(why, 0) + 1
             groups[task_id].append(entry)
 
-        jobs = max(1, min(options.jobs or default_jobs(), len(tasks))) if tasks else 0
         errors = 0
         if tasks:
-            console.print(f"grading {len(tasks)} submission(s) with {jobs} worker(s); "
+            jobs = max(1, min(options.jobs or default_jobs(), len(tasks)))
+            why = ", ".join(f"{n} {_REASONS[r]}" for r, n in reasons.items())
+            console.print(f"grading {len(tasks)} submission(s) ({why}) with {jobs} worker(s); "
                           f"{sum(r.cached for r in rows.values())} unchanged, reused from the cache",
                           highlight=False)
             budget = 40 * options.timeout_s + 120
             pool = _Pool(jobs, {"limits": dataclasses.asdict(limits), "include_hidden": options.include_hidden})
             try:
+                checks()  # while the workers start; fails early if a part's checks are missing
                 for payload in _with_progress(pool.run(tasks, budget), len(tasks), groups, console):
                     members = groups[payload["id"]]
                     if "error" in payload:
                         errors += 1
                         message = f"grading failed: {payload['error']}"
-                        report = placeholder_report(checks, members[0].submission, "error", "crashed", message)
+                        report = placeholder_report(checks(), members[0].submission, "error", "crashed", message)
                         status = "error"
                     else:
                         report = report_from_dict(payload["report"])
@@ -573,11 +598,12 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
                         _write_student(reports, row)
                         if status != "error":  # an error is retried next run
                             store_cached(reports / CACHE_DIR / f"{entry.student_id}.json",
-                                         keys[entry.student_id], report, entry)
+                                         cache_key(**parts[entry.student_id]), report, entry,
+                                         parts[entry.student_id])
             finally:
                 pool.close()
         for row in rows.values():
-            if row.cached or row.status == "empty" and row.student_id not in keys:
+            if row.cached or (row.status == "empty" and row.student_id not in parts):
                 _write_student(reports, row)
 
     ordered = [rows[e.student_id] for e in entries]

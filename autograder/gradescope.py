@@ -99,13 +99,14 @@ def main(root: Path = DEFAULT_ROOT, *, show_stdout: bool | None = None, limits: 
 
 
 def grade_to_results(root: Path, account: pwd.struct_passwd | None, limits: Limits) -> dict[str, Any]:
-    from autograder.grade import grade
-    from autograder.report.gradescope import results_json
-
     names = student_names(root / "submission_metadata.json")
     user = account.pw_name if account is not None else None
     print(f"autograder: grading {root / 'submission'}" + (f" as user {user}" if user else " (no privilege drop: not root)"))
+    # The zygote starts importing torch now, while this process imports the checks (torch too).
     with Sandbox(limits, preload=PRELOAD, user=user) as box:
+        from autograder.grade import grade
+        from autograder.report.gradescope import results_json
+
         report = grade(root / "submission", limits=limits, include_hidden=True, sandbox=box)
     if names:
         report.messages.insert(0, f"Graded for {names}")

@@ -41,8 +41,9 @@ def _picked(log_probs, targets):
 
 
 def _naive_log_softmax(z):
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return np.log(_exp_normalise(z, -1))
+    """log(softmax(z)) with a stable softmax: -inf wherever a probability underflows to 0."""
+    with np.errstate(divide="ignore"):
+        return np.log(_exp_normalise(z - z.max(axis=-1, keepdims=True), -1))
 
 
 OVERFLOW = ("exp() overflows for large logits: subtract the maximum of each row first "
@@ -100,11 +101,12 @@ def _tiny_forward(x, y, w1, w2, *, mean=True, half=True, skip_h=False):
     return float(loss), {"x": x, "y": y, "w1": w1, "w2": w2, "h": h, "o": o}
 
 
-def _tiny_backward(cache, *, o_factor=True, h_factor=True, sign=1.0, mean=True):
+def _tiny_backward(cache, *, o_factor=True, o_factor_w2=True, h_factor=True, sign=1.0, mean=True):
     x, y, h, o = (np.asarray(cache[k], dtype=np.float64) for k in ("x", "y", "h", "o"))
-    dz2 = sign * (o - y) * ((1 - o**2) if o_factor else 1.0) / (x.size if mean else 1)
+    d_o = sign * (o - y) / (x.size if mean else 1)
+    dz2 = d_o * ((1 - o**2) if o_factor else 1.0)
     dz1 = dz2 * cache["w2"] * ((1 - h**2) if h_factor else 1.0)
-    return float(np.sum(dz1 * x)), float(np.sum(dz2 * h))
+    return float(np.sum(dz1 * x)), float(np.sum((dz2 if o_factor_w2 else d_o) * h))
 
 
 def _onehot_rows(logits, targets):
@@ -127,10 +129,11 @@ MISTAKES["backprop.tiny_forward"] = [
     Mistake("the output unit reads the hidden unit, not the input: o = tanh(w2·h) with h = tanh(w1·x).",
             lambda x, y, w1, w2: _tiny_forward(x, y, w1, w2, skip_h=True)),
 ]
+_O_FACTOR = ("o = tanh(w2·h), so the chain rule passes through tanh′ = 1 - o²: "
+             "dL/dw2 = -(y - o)·(1 - o²)·h, and dL/dw1 carries the same factor.")
 MISTAKES["backprop.tiny_backward"] = [
-    Mistake("o = tanh(w2·h), so the chain rule passes through tanh′ = 1 - o²: "
-            "dL/dw2 = -(y - o)·(1 - o²)·h, and dL/dw1 carries the same factor.",
-            lambda cache: _tiny_backward(cache, o_factor=False)),
+    Mistake(_O_FACTOR, lambda cache: _tiny_backward(cache, o_factor=False)),
+    Mistake(_O_FACTOR, lambda cache: _tiny_backward(cache, o_factor_w2=False)),  # forgotten in dL/dw2 only
     Mistake("h = tanh(w1·x) adds a factor 1 - h² on the way down to w1: "
             "dL/dw1 = -(y - o)·(1 - o²)·w2·(1 - h²)·x.",
             lambda cache: _tiny_backward(cache, h_factor=False)),

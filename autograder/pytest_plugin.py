@@ -115,7 +115,8 @@ class ChecksDir(pytest.Dir):
         for part in PART_MODULES:
             mine = [c for c in checks if c.function.split(".")[0] == part]
             if mine:
-                yield PartChecks.from_parent(self, name=part, checks=mine)
+                # Node ids read "losses::losses.softmax: ...", whatever folder holds the checks.
+                yield PartChecks.from_parent(self, name=part, nodeid=part, checks=mine)
         yield from super().collect()
 
 
@@ -165,15 +166,18 @@ class CheckItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, None, str]:
-        return self.path, None, self.name
+        # The failure heading. Not the bare name: pytest would print the name's dots as "::".
+        points = self.check.points
+        return self.path, None, f"{self.name} ({points:g} point{'' if points == 1 else 's'})"
 
 
 def _not_attempted_reason(feedback: str) -> str:
-    """"not attempted: raises NotImplementedError" from the grader's various wordings."""
+    """Why a check was not attempted, e.g. "raises NotImplementedError" (the grader words it
+    "not attempted (raises NotImplementedError)"; the terminal already says NOT ATTEMPTED)."""
     text = feedback.strip().splitlines()[0] if feedback.strip() else ""
     if text.startswith(NOT_ATTEMPTED):
         text = text[len(NOT_ATTEMPTED):].strip(" :()")
-    return f"{NOT_ATTEMPTED}: {text}" if text else NOT_ATTEMPTED
+    return text or NOT_ATTEMPTED
 
 
 # ---------------------------------------------------------------- grading
@@ -190,7 +194,9 @@ class Grading:
     report: GradeReport | None = None
     error: str | None = None
     seconds: float = 0.0
-    statuses: dict[str, str] = field(default_factory=dict)  # nodeid -> status, as the checks ran
+    results: dict[str, CheckResult] = field(default_factory=dict)  # check name -> result
+    statuses: dict[str, str] = field(default_factory=dict)  # nodeid -> status, of the tests that ran
+    ran: dict[str, CheckResult] = field(default_factory=dict)  # check name -> result, likewise
 
     def result(self, item: CheckItem) -> CheckResult:
         if self.report is None and self.error is None:
@@ -201,6 +207,7 @@ class Grading:
         if found is None:
             raise GradingError(f"the autograder returned no result for {item.check.name!r}")
         self.statuses[item.nodeid] = found.status
+        self.ran[item.check.name] = found
         return found
 
     def _grade(self, checks: list[Check]) -> None:
@@ -257,7 +264,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         bad = message.startswith("rejected") or report.kind in ("rejected", "empty")
         tr.write_line(f"  note: {message}", red=bad, yellow=not bad)
 
-    results = [r for r in report.results if r.name in {grading_name for grading_name in _ran(grading, report)}]
+    results = list(grading.ran.values())  # -x or Ctrl-C may have stopped the run early
     scores = [s for s in function_scores(results) if s.max_score]
     for part in PART_MODULES:
         mine = [s for s in scores if s.function.module == part]
@@ -292,7 +299,30 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
                       "is non-zero until every function is implemented).", yellow=True)
 
 
-def _ran(grading: Grading, report: GradeReport) -> set[str]:
-    """Names of the checks whose tests ran this session (-x or Ctrl-C may stop early)."""
-    ran = set(grading.statuses)
-    return {r.name for r in report.results if any(nodeid.endswith("::" + r.name) for nodeid in ran)}
+
+# ---------------------------------------------------------------- python -m autograder check
+
+
+def run_checks(path: Path, pytest_args: list[str] | tuple[str, ...] = ()) -> int:
+    """`python -m autograder check PATH [pytest options]`: the students' pytest run on any
+    submission, from anywhere (an empty scratch folder is the rootdir, so no other suite, ini
+    file or conftest takes part). Returns pytest's exit code."""
+    import os
+    import sys
+    import tempfile
+
+    path = Path(path).resolve()
+    if not path.exists():
+        print(f"check: {path} does not exist")
+        return int(pytest.ExitCode.USAGE_ERROR)
+    with tempfile.TemporaryDirectory(prefix="nlm-check-") as scratch:
+        Path(scratch, "pytest.ini").write_text("[pytest]\n")
+        args = ["--rootdir", scratch, "-p", "no:cacheprovider", "-v", "--submission", str(path),
+                *pytest_args, scratch]
+        cwd = os.getcwd()
+        os.chdir(scratch)  # node ids print relative to where pytest runs: "losses::losses.softmax: ..."
+        try:
+            # This module, already imported, is the plugin (-p would import it a second time).
+            return int(pytest.main(args, plugins=[sys.modules[__name__]]))
+        finally:
+            os.chdir(cwd)

@@ -252,7 +252,8 @@ def test_gradescope_export_puts_names_and_emails_in_the_gradebook(tmp_path):
     export.mkdir()
     (export / "submission_metadata.yml").write_text(METADATA)
     copy_with(export / "submission_1001")
-    copy_with(export / "submission_2001", src=ASSIGNMENT)
+    (export / "submission_2001").mkdir()  # nothing gradable: fast, and still a row
+    (export / "submission_2001" / "answers.txt").write_text("42\n")
     reports = tmp_path / "reports"
     assert graded_reused(run_grade_all(export, "--out", reports, "--jobs", "2")) == (2, 0)
     book = read_gradebook(reports / "gradebook.csv")
@@ -261,6 +262,7 @@ def test_gradescope_export_puts_names_and_emails_in_the_gradebook(tmp_path):
     assert (book["1002"]["name"], book["1002"]["email"]) == ("Grace Hopper", "grace@example.edu")
     assert (book["2001"]["name"], book["2001"]["email"]) == ("Alan Turing", "alan@example.edu")
     assert [float(book[s]["total"]) for s in ("1001", "1002", "2001")] == [FULL, FULL, 0]
+    assert [book[s]["status"] for s in ("1001", "1002", "2001")] == ["graded", "graded", "empty"]
     assert book["1001"]["submission"] == "submission_1001"
 
     archive = tmp_path / "export.zip"  # the same export as Gradescope's download: a .zip of the folder

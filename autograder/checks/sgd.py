@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from autograder import reference
+from autograder import numerics, reference
 from autograder.checks import Call, Check, Verdict
 from autograder.checks.judges import (Rng, calls_with, difference, evaluate, feedback, matches_reference,
                                       matching_mistake, show)
@@ -60,7 +60,7 @@ def batch_sizes(n: int, batch_size: int) -> list[int]:
 def partition_problem(value: Any, n: int, batch_size: int) -> str | None:
     """None when `value` is a list of index batches of the contract's sizes holding 0 … n-1 once each."""
     if not isinstance(value, list) or not all(np.ndim(b) == 1 for b in value):
-        return f"expected a list of 1-D index arrays, got {type(value).__name__}"
+        return f"expected a list of 1-D index arrays, got {numerics.describe(value)}"
     sizes = [len(b) for b in value]
     if sizes != batch_sizes(n, batch_size):
         return (f"the batch sizes are {sizes}; expected {batch_sizes(n, batch_size)} (slices of "

@@ -1,0 +1,442 @@
+"""The Gradescope bundle: the zip's contents, and run_autograder from the unpacked zip in a
+folder laid out like /autograder (source/, submission/, results/), on the solutions, the stubs
+and hostile submissions. As root (Gradescope, CI) student code runs as an unprivileged account
+and the privilege-specific assertions run; otherwise they are skipped and the rest still runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from autograder.bundle import build_gradescope_zip, makefile_torch_spec
+from autograder.checks import load_checks
+from autograder.report.gradescope import schema
+from conftest import ASSIGNMENT, ROOT, SOLUTIONS
+
+IS_ROOT = os.geteuid() == 0
+NEEDS_ROOT = pytest.mark.skipif(not IS_ROOT, reason="privilege drop and file locking need root "
+                                "(Gradescope runs run_autograder as root)")
+MARKER = "BEGIN " + "SOLUTION"
+HIDDEN_LOSSES = ROOT / "autograder" / "checks" / "hidden" / "losses.py"
+RUN_TIMEOUT_S = 240
+
+
+def total_points(prefix: str = "") -> float:
+    return sum(c.points for c in load_checks() if c.function.startswith(prefix))
+
+
+# ------------------------------------------------------------------------------------- the zip
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> tuple[Path, float]:
+    start = time.monotonic()
+    path = build_gradescope_zip(tmp_path_factory.mktemp("dist") / "gradescope-autograder.zip")
+    return path, time.monotonic() - start
+
+
+def test_zip_layout(bundle):
+    path, seconds = bundle
+    assert seconds < 30
+    with zipfile.ZipFile(path) as archive:
+        infos = {i.filename: i for i in archive.infolist()}
+        names = set(infos)
+        for script in ("setup.sh", "run_autograder"):
+            assert script in names, f"{script} must be at the zip's root"
+            mode = infos[script].external_attr >> 16
+            assert stat.S_ISREG(mode) and mode & 0o111 == 0o111, f"{script} is not executable: {oct(mode)}"
+            assert archive.read(script).startswith(b"#!/usr/bin/env bash\n")
+        assert "requirements.txt" in names
+        assert {"autograder/__init__.py", "autograder/__main__.py", "autograder/gradescope.py",
+                "autograder/sandbox.py", "autograder/harness.py", "autograder/reference.py"} <= names
+        assert any(n.startswith("autograder/checks/hidden/") and n.endswith(".py") for n in names)
+        for part in ("losses", "backprop", "sgd", "rnn"):
+            assert f"autograder/checks/{part}.py" in names
+        for name in names:
+            top = name.split("/")[0]
+            assert top in ("setup.sh", "run_autograder", "requirements.txt", "autograder"), name
+            assert "__pycache__" not in name and not name.endswith(".pyc"), name
+        for name in names:  # and no solution text anywhere, whatever the file
+            assert MARKER.encode() not in archive.read(name), f"{name} holds solution text"
+        # (the grader's own numpy versions of the functions, in hints.py, are meant to be there:
+        # the zip goes to Gradescope only, and student code cannot read it there)
+        shipped = {archive.read(n) for n in names}
+        for folder in (SOLUTIONS, ASSIGNMENT):
+            for f in folder.iterdir():
+                if f.is_file():
+                    assert f.read_bytes() not in shipped, f"{f} is in the zip"
+
+
+def test_requirements_are_pinned_and_setup_installs_cpu_torch(bundle):
+    path, _ = bundle
+    with zipfile.ZipFile(path) as archive:
+        requirements = archive.read("requirements.txt").decode()
+        setup = archive.read("setup.sh").decode()
+        run = archive.read("run_autograder").decode()
+    pins = [line for line in requirements.splitlines() if line and not line.startswith("#")]
+    torch_spec = makefile_torch_spec()
+    assert pins[0] == torch_spec
+    assert all("==" in pin for pin in pins), pins
+    names = {pin.split("==")[0].lower() for pin in pins}
+    assert {"numpy", "nbformat", "jsonschema"} <= names
+    assert not names & {"pytest", "pytest-timeout", "nlm-autograder"}
+    torch_install = f"pip3 install \"$TORCH_SPEC\" --index-url https://download.pytorch.org/whl/cpu"
+    assert torch_install in setup and f'TORCH_SPEC="{torch_spec}"' in setup
+    assert setup.index(torch_install) < setup.index("pip3 install -r")
+    assert "useradd --no-create-home" in setup and "chmod 0700" in setup
+    assert not re.search(r"@[A-Z_]+@", setup)  # every template placeholder filled
+    for script in (setup, run):
+        subprocess.run(["bash", "-n"], input=script, text=True, check=True)
+
+
+# ------------------------------------------------------------- run_autograder in a fake /autograder
+
+
+def spy_dir() -> Path:
+    """A folder the unprivileged student code can write its observations to."""
+    spy = Path(tempfile.mkdtemp(prefix="gs-spy-", dir="/tmp"))
+    spy.chmod(0o777)
+    return spy
+
+
+def make_root(bundle_path: Path, submission: dict[str, str] | Path) -> Path:
+    """A folder laid out like /autograder, reachable by other users as /autograder is."""
+    root = Path(tempfile.mkdtemp(prefix="gs-root-", dir="/tmp"))
+    root.chmod(0o755)
+    for sub in ("source", "submission", "results"):
+        (root / sub).mkdir()
+    with zipfile.ZipFile(bundle_path) as archive:  # unzip, keeping the modes as Gradescope does
+        for info in archive.infolist():
+            target = root / "source" / info.filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(info))
+            target.chmod((info.external_attr >> 16) & 0o777)
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    if isinstance(submission, Path):
+        for f in submission.glob("*.py"):
+            shutil.copy(f, root / "submission" / f.name)
+    else:
+        for name, text in submission.items():
+            (root / "submission" / name).write_text(text)
+    (root / "submission_metadata.json").write_text(json.dumps({
+        "id": 1, "users": [{"email": "ada@example.com", "id": 7, "name": "Ada Lovelace"},
+                           {"email": "alan@example.com", "id": 8, "name": "Alan Turing"}],
+        "previous_submissions": [{"score": 3.0, "results": {"secret": "PREVIOUS-RESULTS-CANARY"}}]}))
+    return root
+
+
+@dataclass
+class Run:
+    root: Path
+    spy: Path
+    process: subprocess.CompletedProcess
+    seconds: float
+    results_text: str  # results.json as read 1 s after run_autograder returned
+
+    @property
+    def results(self) -> dict:
+        return json.loads(self.results_text)
+
+    def spied(self, tag: str) -> list[str]:
+        return [p.read_text() for p in sorted(self.spy.glob(f"{tag}-*"))]
+
+
+def run_autograder(root: Path, spy: Path, **env: str) -> Run:
+    environment = {"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', os.defpath)}",
+                   "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8",
+                   "AUTOGRADER_ROOT": str(root), "GRADER_SECRET_CANARY": "canary-7f3a", **env}
+    start = time.monotonic()
+    process = subprocess.run([str(root / "run_autograder")], cwd=root, env=environment,
+                             capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    seconds = time.monotonic() - start
+    time.sleep(1.0)  # a leftover process would have overwritten results.json by now
+    return Run(root, spy, process, seconds, (root / "results" / "results.json").read_text())
+
+
+def solutions_with(code: str) -> dict[str, str]:
+    """The solutions, with `code` appended to losses.py (it runs whenever losses is imported)."""
+    files = {f.name: f.read_text() for f in SOLUTIONS.glob("*.py")}
+    files["losses.py"] += "\n\n" + textwrap.dedent(code)
+    return files
+
+
+RECORD = """
+import os as _os
+
+def _record(tag, text):
+    with open(_os.path.join({spy!r}, f"{{tag}}-{{_os.getpid()}}-{{_os.urandom(4).hex()}}"), "w") as _f:
+        _f.write(text)
+"""
+
+FAKE_RESULTS = """
+import json as _json
+for _target in ("../results/results.json", "../../results/results.json", {results!r}):
+    try:
+        with open(_target, "w") as _f:
+            _json.dump({{"score": 1000.0, "execution_time": 1, "output": "HACKED", "tests": []}}, _f)
+        _record("fake", "wrote " + _target)
+    except Exception as _error:
+        _record("fake", f"{{_target}}: {{type(_error).__name__}}")
+"""
+
+DAEMON = """
+import json as _json, sys as _sys, time as _time
+
+def _haunt():
+    if _os.fork():
+        return
+    _os.setsid()
+    if _os.fork():
+        _os._exit(0)
+    _null = _os.open(_os.devnull, _os.O_RDWR)
+    for _fd in (0, 1, 2):
+        _os.dup2(_null, _fd)
+    _record("daemon", str(_os.getpid()))
+    _stop = _time.time() + 30  # well past the end of grading
+    while _time.time() < _stop:
+        try:
+            with open({results!r}, "w") as _f:
+                _json.dump({{"score": 1000.0, "execution_time": 1, "output": "HAUNTED", "tests": []}}, _f)
+        except Exception:
+            pass
+        _time.sleep(0.1)
+    _os._exit(0)
+
+_haunt()
+"""
+
+READER = """
+import sys as _sys
+try:
+    with open({hidden!r}) as _f:
+        _stolen = _f.read()
+    _record("read", "READ\\n" + _stolen)
+except Exception as _error:
+    _stolen = type(_error).__name__
+    _record("read", _stolen)
+print(_stolen)
+try:
+    _record("env", repr(dict(_os.environ)) + "\\n" + open("/proc/self/environ").read())
+    _record("uid", str(_os.getuid()))
+    _record("meta", open({metadata!r}).read())
+except Exception as _error:
+    _record("meta", type(_error).__name__)
+
+def square_loss(y, o):  # smuggles what it read into the feedback students see
+    raise RuntimeError("stolen: " + _stolen[:3000])
+"""
+
+MODIFIER = """
+try:
+    with open({grade!r}, "a") as _f:
+        _f.write("\\nraise SystemExit('HACKED')\\n")
+    _record("modify", "appended")
+except Exception as _error:
+    _record("modify", type(_error).__name__)
+"""
+
+
+@pytest.fixture(scope="module")
+def runs(bundle) -> dict[str, Run]:
+    """Every run_autograder case, two at a time (the machine has two cores)."""
+    path, _ = bundle
+
+    def case(name: str) -> Run:
+        spy = spy_dir()
+        if name == "solutions":
+            root = make_root(path, SOLUTIONS)
+        elif name == "stubs":
+            root = make_root(path, ASSIGNMENT)
+        else:
+            root = make_root(path, {})
+            fields = {"spy": str(spy), "results": str(root / "results" / "results.json"),
+                      "hidden": str(root / "source" / "autograder" / "checks" / "hidden" / "losses.py"),
+                      "grade": str(root / "source" / "autograder" / "grade.py"),
+                      "metadata": str(root / "submission_metadata.json")}
+            attack = {"fake": FAKE_RESULTS, "daemon": DAEMON, "reader": READER, "modifier": MODIFIER}[name]
+            for file, text in solutions_with(RECORD.format(**fields) + attack.format(**fields)).items():
+                (root / "submission" / file).write_text(text)
+        return run_autograder(root, spy)
+
+    names = ["solutions", "daemon", "stubs", "fake", "reader", "modifier"]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = dict(zip(names, pool.map(case, names)))
+    yield done
+    for run in done.values():
+        shutil.rmtree(run.root, ignore_errors=True)
+        shutil.rmtree(run.spy, ignore_errors=True)
+
+
+def check_results(run: Run, score: float) -> dict:
+    assert run.process.returncode == 0, run.process.stdout + run.process.stderr
+    results = run.results
+    jsonschema.validate(results, schema())
+    assert results["score"] == pytest.approx(score), results["output"]
+    assert len(results["tests"]) == len(load_checks())
+    assert results["stdout_visibility"] == "hidden"
+    assert results["output"].startswith("Graded for Ada Lovelace, Alan Turing\n")
+    for test in results["tests"]:  # the metadata stays out of the tests
+        assert "Ada" not in test["output"] and "ada@example.com" not in json.dumps(test)
+    assert "HACKED" not in run.results_text and "HAUNTED" not in run.results_text
+    assert "fallback" not in run.process.stderr
+    return results
+
+
+@pytest.mark.slow
+def test_solutions_score_full_marks(runs):
+    run = runs["solutions"]
+    check_results(run, total_points())
+    assert total_points() == 110
+    print(f"run_autograder on the solutions: {run.seconds:.1f} s")
+
+
+@pytest.mark.slow
+def test_stubs_score_zero(runs):
+    results = check_results(runs["stubs"], 0)
+    assert all(t["score"] == 0 for t in results["tests"])
+
+
+@pytest.mark.slow
+def test_a_fake_results_file_is_replaced_by_the_graders(runs):
+    run = runs["fake"]
+    check_results(run, total_points())
+    reports = run.spied("fake")
+    assert reports, "the attack never ran"
+    if IS_ROOT:  # the results folder is root's: the real results file cannot even be opened
+        results = str(run.root / "results" / "results.json")
+        attempts = [r for r in reports if results in r]
+        assert attempts and all(r == f"{results}: PermissionError" for r in attempts), attempts
+
+
+@pytest.mark.slow
+def test_a_detached_process_cannot_overwrite_the_results(runs):
+    run = runs["daemon"]
+    check_results(run, total_points())  # read 1 s after run_autograder returned
+    pids = [int(text) for text in run.spied("daemon")]
+    assert pids, "the attack never ran"
+    student = str(_student_uid() if IS_ROOT else os.getuid())
+    for pid in pids:  # every one is gone (or its pid now belongs to another user's process)
+        try:
+            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except FileNotFoundError:
+            continue
+        state = next(line for line in lines if line.startswith("State:")).split()[1]
+        uids = next(line for line in lines if line.startswith("Uid:")).split()[1:]
+        assert state == "Z" or student not in uids, f"process {pid} of the student survived grading"
+    if IS_ROOT:
+        from autograder.sandbox import _process_table, _user_pids
+
+        assert not [p for p in _user_pids(_process_table(), _student_uid()) if p in pids]
+
+
+@pytest.mark.slow
+def test_student_code_cannot_read_the_grader_or_see_its_environment(runs):
+    run = runs["reader"]
+    results = check_results(run, total_points() - total_points("losses.square_loss"))
+    hidden_source = HIDDEN_LOSSES.read_text()
+    secret_lines = [line.strip() for line in hidden_source.splitlines()
+                    if line.strip().startswith(("from ", "import ", "def ", "CHECKS"))]
+    assert secret_lines
+    square_loss = [t for t in results["tests"] if t["name"].startswith("losses.square_loss")]
+    assert "stolen: " in square_loss[0]["output"]  # the smuggling channel itself works
+    env = "\n".join(run.spied("env"))
+    assert env and "canary-7f3a" not in env and "GRADER_SECRET" not in env
+    assert "AUTOGRADER_ROOT" not in env
+    if not IS_ROOT:
+        pytest.skip("not root: student code runs as this user and can read the grader's files")
+    observed = run.spied("read")
+    assert observed and all(text == "PermissionError" for text in observed), observed[:1]
+    for line in secret_lines:  # neither in what the student code saw nor in its feedback
+        assert not any(line in text for text in observed)
+        assert line not in run.results_text, line
+    assert {int(u) for u in run.spied("uid")} == {_student_uid()}
+    meta = run.spied("meta")
+    assert meta and all(text == "PermissionError" for text in meta)  # e-mails, previous results
+
+
+@pytest.mark.slow
+def test_student_code_cannot_modify_the_grader(runs, bundle):
+    run = runs["modifier"]
+    check_results(run, total_points())
+    observed = run.spied("modify")
+    assert observed, "the attack never ran"
+    if not IS_ROOT:
+        pytest.skip("not root: student code runs as this user and may write the grader's files")
+    assert all(text == "PermissionError" for text in observed), observed
+    with zipfile.ZipFile(bundle[0]) as archive:
+        assert (run.root / "source" / "autograder" / "grade.py").read_bytes() == archive.read("autograder/grade.py")
+    mode = (run.root / "source").stat()
+    assert stat.S_IMODE(mode.st_mode) == 0o700 and mode.st_uid == 0
+    results = (run.root / "results").stat()
+    assert stat.S_IMODE(results.st_mode) == 0o755 and results.st_uid == 0
+
+
+def _student_uid() -> int:
+    from autograder.gradescope import unprivileged_account
+
+    return unprivileged_account().pw_uid
+
+
+# ------------------------------------------------------------------------ when the grader fails
+
+
+def test_a_broken_grader_still_leaves_valid_results(tmp_path):
+    """No autograder package at all: run_autograder's own fallback writes the results."""
+    root = Path(tempfile.mkdtemp(prefix="gs-root-", dir="/tmp"))
+    try:
+        for sub in ("source", "submission", "results"):
+            (root / sub).mkdir()
+        shutil.copy2(ROOT / "gradescope" / "run_autograder", root / "run_autograder")
+        (root / "source" / "autograder").mkdir()  # shadows any installed copy: python3 -m fails
+        (root / "source" / "autograder" / "__init__.py").write_text("raise ImportError('broken grader')\n")
+        run = run_autograder(root, tmp_path)
+        assert run.process.returncode == 0
+        jsonschema.validate(run.results, schema())
+        assert run.results["score"] == 0 and "contact the course staff" in run.results["output"]
+    finally:
+        shutil.rmtree(root)
+
+
+@NEEDS_ROOT
+def test_a_grader_error_is_caught_in_python_and_reported(bundle, tmp_path):
+    """An error inside the grader (here: no account to drop to) gives score 0 and a note."""
+    root = make_root(bundle[0], SOLUTIONS)
+    try:
+        run = run_autograder(root, tmp_path, AUTOGRADER_USER="no-such-user-xyz", AUTOGRADER_SHOW_STDOUT="1")
+        assert run.process.returncode == 0
+        assert "no account to run student code as" in run.process.stdout  # for the instructor
+        results = run.results
+        jsonschema.validate(results, schema())
+        assert results["score"] == 0 and results["tests"] == []
+        assert "contact the course staff" in results["output"]
+        assert results["stdout_visibility"] == "visible"
+        assert "fallback" not in run.process.stderr  # Python wrote it, not the shell's last resort
+    finally:
+        shutil.rmtree(root)
+
+
+def test_student_names_come_from_the_metadata(tmp_path):
+    from autograder.gradescope import student_names
+
+    path = tmp_path / "submission_metadata.json"
+    assert student_names(path) == ""
+    path.write_text("{not json")
+    assert student_names(path) == ""
+    path.write_text(json.dumps({"users": [{"name": "Ada Lovelace"}, {"name": ""}, {"id": 3}, "x"]}))
+    assert student_names(path) == "Ada Lovelace"
