@@ -23,8 +23,9 @@ PACKAGE = REPO / "autograder"
 TEMPLATES = REPO / "gradescope"
 DEFAULT_OUT = REPO / "dist" / "gradescope-autograder.zip"
 
-# Instructor tools that read solutions/ to write the handout; Gradescope never runs them.
-DEV_ONLY = {"stubs.py", "notebook.py"}
+# Instructor tools that read solutions/ to write the handout and the student release; Gradescope
+# never runs them (the commands that use them import them lazily).
+DEV_ONLY = {"stubs.py", "notebook.py", "release.py"}
 SHIPPED_SUFFIXES = {".py", ".json", ".html"}
 # Spelled in two pieces so that this file, which is shipped, does not contain the markers itself.
 SOLUTION_MARKERS = ("BEGIN " + "SOLUTION", "END " + "SOLUTION")

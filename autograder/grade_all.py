@@ -290,7 +290,7 @@ def load_cached(path: Path, key: str, parts: dict[str, Any] | None = None) -> tu
         return None, "unreadable"
     parts = parts or {}
     for part, reason in (("content", "changed"), ("grader", "grader"), ("options", "options")):
-        if part in parts and data.get(part) != parts[part]:
+        if part in parts and part in data and data[part] != parts[part]:
             return None, reason
     return None, "unreadable"
 

@@ -230,7 +230,7 @@ def probe_torch_train_steps(function, params, inputs, targets, lr, steps):
     import torch
 
     model = reference.RNNLM(params)
-    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr)
+    optimizer = reference.SGD([p for p in model.parameters() if p.requires_grad], lr=lr)
     x, t = torch.as_tensor(np.asarray(inputs)), torch.as_tensor(np.asarray(targets))
     losses = [function(model, optimizer, x, t) for _ in range(steps)]
     return {"losses": losses,

@@ -1,0 +1,281 @@
+"""The student release: what it holds, what it never holds, and that its pytest run grades right.
+
+The release is built once into a temporary folder and its zip unpacked; every run below uses the
+release's own copy of the package (no PYTHONPATH, nothing installed: its conftest.py finds it),
+in subprocesses started together so that the whole file stays within about a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.checks import load_checks
+from autograder.checks.judges import materialise
+from autograder.release import CHECKS_FOLDER, RELEASE_NAME, _recorder, build_release
+from conftest import ROOT, SOLUTIONS
+
+VISIBLE = load_checks(include_hidden=False)
+HIDDEN = [c for c in load_checks() if not c.visible]
+VISIBLE_POINTS = sum(c.points for c in VISIBLE)
+MUTATION = ("params[k] -= lr * grads[k]", "params[k] = params[k] - lr * grads[k]")
+RUN_TIMEOUT_S = 240
+
+# The engine's PyTorch reference (autograder/reference.py) ships because every check computes its
+# expected values with it and the sandbox swaps it in for callees. These lines of it equal lines
+# of the solutions (functions whose steps SPEC.md spells out: minibatch_indices, the torch
+# training step, next_word_probs, train_tiny's loops, an init helper). Reviewed and known; any
+# other solution line anywhere in the release fails the test.
+KNOWN_REFERENCE_OVERLAP = {
+    "def uniform(*shape):", "for _ in range(epochs):", "for idx in minibatch_indices(len(x), batch_size, rng):",
+    "for k in params:", 'hidden = params["W_h"].shape[0]', "logits = model(inputs)",
+    "logits, _ = rnn_forward(params, np.asarray(prefix_ids)[None, :])",
+    "loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))",
+    "loss.backward()", "losses = []", "optimizer.step()", "optimizer.zero_grad()", "perm = rng.permutation(n)",
+    "return [perm[i:i + batch_size] for i in range(0, n, batch_size)]", "return float(loss.item())",
+    "return softmax(logits[0, -1])", "rng = np.random.default_rng(seed)",
+}
+_KEYWORDS = r"\b(return|else|try|finally|pass|break|continue|lambda|None|True|False)\b"
+
+
+def solution_lines() -> set[str]:
+    """The non-blank lines inside the solutions' BEGIN/END SOLUTION regions, except those that
+    say nothing: brackets and keywords alone (`}`, `return {`, `else:`) or turning an argument
+    into an array (`ids = np.asarray(token_ids)`)."""
+    lines, inside = set(), False
+    for path in sorted(SOLUTIONS.glob("*.py")):
+        for line in path.read_text().splitlines():
+            if "# BEGIN SOLUTION" in line:
+                inside = True
+            elif "# END SOLUTION" in line:
+                inside = False
+            elif inside and re.search(r"\w", re.sub(_KEYWORDS, "", line)):
+                if not re.fullmatch(r"\w+ = np\.asarray\(\w+\)", line.strip()):
+                    lines.add(line.strip())
+    return lines
+
+
+def texts_of(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Every file of the zip as text; a notebook also as its cells' sources (JSON escapes quotes)."""
+    texts = {}
+    for name in archive.namelist():
+        text = archive.read(name).decode("utf-8")
+        if name.endswith(".ipynb"):
+            text += "\n" + "\n".join("".join(c["source"]) for c in json.loads(text)["cells"])
+        texts[name] = text
+    return texts
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """(zip path, unpacked release folder)."""
+    dist = tmp_path_factory.mktemp("dist")
+    folder = build_release(dist)
+    archive = dist / f"{RELEASE_NAME}.zip"
+    assert folder == dist / RELEASE_NAME and archive.is_file()
+    unpacked = tmp_path_factory.mktemp("unzipped")
+    with zipfile.ZipFile(archive) as z:
+        z.extractall(unpacked)
+    return archive, unpacked / RELEASE_NAME
+
+
+# ---------------------------------------------------------------- what the zip holds
+
+
+def test_the_zip_holds_the_handout_the_checks_and_their_setup(built):
+    archive, release = built
+    names = set(zipfile.ZipFile(archive).namelist())
+    top = {n.split("/", 1)[1] for n in names if n.count("/") == 1}
+    expected = {"README.md", "conftest.py", "pytest.ini", "losses.py", "backprop.py", "sgd.py", "rnn.py"}
+    expected |= {p.name for p in (ROOT / "assignment").glob("*.ipynb")}  # the notebook, when there is one
+    assert expected <= top, expected - top
+    for stub in (ROOT / "assignment").glob("*.py"):
+        assert (release / stub.name).read_text() == stub.read_text()
+    package = release / CHECKS_FOLDER / "autograder"
+    for module in ("pytest_plugin.py", "grade.py", "sandbox.py", "harness.py", "reference.py",
+                   "checks/__init__.py", "checks/losses.py", "checks/rnn.py"):
+        assert (package / module).is_file(), module
+    assert (release / CHECKS_FOLDER / "pyproject.toml").is_file()
+    readme = (release / "README.md").read_text()
+    for text in ("pip install torch==", "pip install -e ./autograder-checks", "pytest -k softmax",
+                 "pytest --notebook", "`losses.softmax` | 5 |", "`rnn.rnn_backward` (bonus) | 10 |",
+                 "hidden checks", "Gradescope"):
+        assert text in readme, text
+    assert "{{" not in readme
+
+
+def test_no_hidden_check_and_no_solution_in_the_zip(built):
+    archive, _ = built
+    with zipfile.ZipFile(archive) as z:
+        names, texts = z.namelist(), texts_of(z)
+    assert not [n for n in names if "checks/hidden" in n or "/solutions/" in n or n.endswith("/solutions")]
+    for instructor_only in ("stubs.py", "notebook.py", "grade_all.py", "release.py", "bundle.py"):
+        assert not [n for n in names if n.endswith("/autograder/" + instructor_only)]
+
+    hidden_lines = solution_lines()
+    assert len(hidden_lines) > 50
+    leaks = {}
+    for name, text in texts.items():
+        found = {line.strip() for line in text.splitlines()} & hidden_lines
+        if name.endswith("/autograder/reference.py"):
+            found -= KNOWN_REFERENCE_OVERLAP
+        if found:
+            leaks[name] = sorted(found)
+    assert not leaks, leaks
+    reference = [t for n, t in texts.items() if n.endswith("/autograder/reference.py")]
+    assert reference == [(ROOT / "autograder" / "reference.py").read_text()]
+
+    visible_whats = {c.what for c in VISIBLE}
+    secrets = {c.name for c in HIDDEN} | {c.what for c in HIDDEN if c.what not in visible_whats}
+    assert HIDDEN and secrets
+    shown = {(s, n) for s in secrets for n, text in texts.items() if s in text}
+    assert not shown, shown
+
+
+def test_recorded_hints_hold_only_visible_inputs_and_no_wrong_code(built):
+    _, release = built
+    hints = (release / CHECKS_FOLDER / "autograder" / "hints.py").read_text()
+    assert not re.search(r"^def _(?!canonical|fingerprint|restore|recorded)", hints, re.M)
+    table = json.loads((release / CHECKS_FOLDER / "autograder" / "hints_recorded.json").read_text())
+    keys = {k for mistakes in table.values() for m in mistakes for k in m["outcomes"]}
+    fingerprint = _recorder()["_fingerprint"]
+    visible = {fingerprint(materialise(call.args), materialise(call.kwargs)) for c in VISIBLE for call in c.calls}
+    hidden = {fingerprint(materialise(call.args), materialise(call.kwargs)) for c in HIDDEN for call in c.calls}
+    assert keys and keys <= visible
+    assert not keys & (hidden - visible)
+
+
+# ---------------------------------------------------------------- the release's pytest runs
+
+PROBE = """\
+import sys, pytest
+code = pytest.main(sys.argv[1:])
+import autograder
+from autograder.checks import load_checks
+print("PROBE package=" + autograder.__file__)
+print("PROBE checks=%d" % len(load_checks(include_hidden=True)))
+sys.exit(int(code))
+"""
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
+    env.update(COLUMNS="250", PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+@pytest.fixture(scope="module")
+def runs(built, tmp_path_factory):
+    """name -> (exit code, output, folder), for every run, started together."""
+    _, release = built
+    folders = {}
+    for name in ("solutions", "stubs", "mutant"):
+        folder = tmp_path_factory.mktemp("runs") / "student-work"
+        shutil.copytree(release, folder)
+        if name != "stubs":
+            for path in SOLUTIONS.glob("*.py"):
+                shutil.copy(path, folder / path.name)
+        if name == "mutant":
+            sgd = folder / "sgd.py"
+            assert MUTATION[0] in sgd.read_text()
+            sgd.write_text(sgd.read_text().replace(*MUTATION))
+        folders[name] = folder
+    folders["collect"] = folders["stubs"]
+    commands = {name: ([sys.executable, "-c", PROBE, "-p", "no:cacheprovider"], folder)
+                for name, folder in folders.items() if name != "collect"}
+    commands["collect"] = ([sys.executable, "-c", PROBE, "-p", "no:cacheprovider", "--collect-only",
+                            "-k", "softmax"], folders["collect"])
+    commands["check"] = ([sys.executable, "-m", "autograder", "check", str(SOLUTIONS)], ROOT)
+    started = {name: subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True)
+               for name, (cmd, cwd) in commands.items()}
+    results = {}
+    for name, process in started.items():
+        output, _ = process.communicate(timeout=RUN_TIMEOUT_S)
+        results[name] = (process.returncode, output, commands[name][1])
+    return results
+
+
+def outcomes(output: str) -> dict[str, str]:
+    """check name -> the word pytest printed for it (PASSED, FAILED, NOT ATTEMPTED...)."""
+    found = {}
+    for check in VISIBLE:
+        part = check.function.split(".")[0]
+        match = re.search(re.escape(f"{part}::{check.name}") + r" (PASSED|FAILED|CRASHED|TIMED OUT|NOT ATTEMPTED)",
+                          output)
+        if match:
+            found[check.name] = match.group(1)
+    return found
+
+
+def probe(output: str, key: str) -> str:
+    return re.search(rf"^PROBE {key}=(.*)$", output, re.M).group(1)
+
+
+@pytest.mark.parametrize("name", ["solutions", "stubs", "mutant", "collect"])
+def test_each_run_uses_the_release_copy_which_loads_without_hidden_checks(runs, name):
+    code, output, folder = runs[name]
+    assert Path(probe(output, "package")).is_relative_to(folder / CHECKS_FOLDER), output[-3000:]
+    assert int(probe(output, "checks")) == len(VISIBLE)
+
+
+def test_solutions_pass_every_visible_check(runs):
+    code, output, _ = runs["solutions"]
+    assert code == 0, output[-3000:]
+    assert set(outcomes(output).values()) == {"PASSED"} and len(outcomes(output)) == len(VISIBLE)
+    assert f"visible checks: {VISIBLE_POINTS:g}/{VISIBLE_POINTS:g} points (hidden checks run when you submit)" in output
+    assert f"{len(VISIBLE)} passed" in output
+
+
+def test_stubs_are_not_attempted_and_the_run_fails(runs):
+    code, output, _ = runs["stubs"]
+    assert code == 1, output[-3000:]
+    assert set(outcomes(output).values()) == {"NOT ATTEMPTED"} and len(outcomes(output)) == len(VISIBLE)
+    assert "Nothing attempted yet" in output and "this run FAILS" in output
+    assert f"visible checks: 0/{VISIBLE_POINTS:g} points" in output
+    assert f"{len(VISIBLE)} not attempted" in output
+    assert "passed" not in output.splitlines()[-3]  # pytest's final line: no "N passed"
+
+
+def test_a_bug_in_sgd_step_fails_only_its_checks_with_the_autograders_feedback(runs, sandbox):
+    code, output, folder = runs["mutant"]
+    assert code == 1, output[-3000:]
+    words = outcomes(output)
+    assert len(words) == len(VISIBLE)
+    failed = {name for name, word in words.items() if word != "PASSED"}
+    assert failed and all(name.startswith("sgd.sgd_step: ") for name in failed), failed
+    assert set(words.values()) == {"PASSED", "FAILED"}
+
+    from autograder.grade import grade
+
+    report = grade(folder, sandbox=sandbox, checks=VISIBLE)
+    expected = {r.name: r.feedback for r in report.results if r.status != "passed"}
+    assert set(expected) == failed
+    for name, feedback in expected.items():
+        assert feedback in output, name  # word for word, hint included, no traceback
+    assert "Traceback" not in output and "autograder/" not in output.split("= FAILURES =")[1].split("= autograder")[0]
+
+
+def test_k_selects_the_checks_by_name(runs):
+    code, output, _ = runs["collect"]
+    assert code == 0, output[-3000:]
+    selected = set(re.findall(r"^\s*<CheckItem (.*)>$", output, re.M))  # the ini's -v: a tree
+    expected = {c.name for c in VISIBLE if "softmax" in c.name.lower()}
+    assert expected and selected == expected
+    assert any(c.function == "losses.softmax" for c in VISIBLE if "softmax" in c.name)
+
+
+def test_check_command_in_the_instructor_repo(runs):
+    code, output, _ = runs["check"]
+    assert code == 0, output[-3000:]
+    assert f"visible checks: {VISIBLE_POINTS:g}/{VISIBLE_POINTS:g} points" in output
+    assert f"{len(VISIBLE)} passed" in output
+    assert re.search(r"^losses::losses\.softmax: .* PASSED", output, re.M)
