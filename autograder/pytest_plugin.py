@@ -24,6 +24,7 @@ So loading it never adds tests to another suite.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,11 +212,15 @@ class Grading:
         return found
 
     def _grade(self, checks: list[Check]) -> None:
-        from autograder.grade import grade
-        from autograder.sandbox import Limits
-
+        if not sys.platform.startswith("linux"):
+            self.error = ("the checks need Linux: they run your functions in a Linux sandbox (fork, "
+                          "rlimits, /proc). On Windows use WSL 2; on a Mac, a Linux container (README.md).")
+            return
         start = time.monotonic()
         try:
+            from autograder.grade import grade
+            from autograder.sandbox import Limits
+
             self.report = grade(self.target, limits=Limits(timeout_s=self.timeout_s),
                                 include_hidden=False, checks=checks)
         except Exception as error:  # noqa: BLE001 - every check reports it
@@ -281,8 +286,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
     score = round(sum(r.score for r in results), 6)
     max_score = round(sum(r.max_score for r in results), 6)
-    every = round(sum(c.points for c in load_checks(include_hidden=False)), 6)
-    if len(results) == len(load_checks(include_hidden=False)):
+    visible = load_checks(include_hidden=False)
+    every = round(sum(c.points for c in visible), 6)
+    if len(results) == len(visible):
         line = f"visible checks: {score:g}/{max_score:g} points (hidden checks run when you submit)"
     else:
         line = (f"visible checks: {score:g}/{max_score:g} points in the {len(results)} checks run "
@@ -297,7 +303,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     elif not_attempted:
         tr.write_line(f"{not_attempted} checks not attempted: they count as not passed (the exit status "
                       "is non-zero until every function is implemented).", yellow=True)
-
 
 
 # ---------------------------------------------------------------- python -m autograder check

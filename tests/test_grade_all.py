@@ -101,10 +101,17 @@ def make_class(root: Path) -> Path:
     return root
 
 
-def run_grade_all(*args: str | Path) -> str:
-    env = dict(os.environ, COLUMNS="200")
+def snapshot_grader(dest: Path) -> Path:
+    """A private copy of the autograder package to run: the cache is keyed by the grader's source,
+    so edits others make to the working tree meanwhile must not count as a grader change."""
+    shutil.copytree(ROOT / "autograder", dest / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def run_grade_all(grader: Path, *args: str | Path) -> str:
+    env = dict(os.environ, COLUMNS="200", PYTHONPATH=str(grader))
     proc = subprocess.run([sys.executable, "-m", "autograder", "grade-all", *map(str, args)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+                          cwd=grader, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -121,9 +128,10 @@ def graded_class(tmp_path_factory):
 
     assert sum(c.points for c in load_checks()) == FULL, "not every part's checks are loaded yet"
     base = tmp_path_factory.mktemp("class")
+    grader = snapshot_grader(base / "grader")
     submissions, reports = make_class(base / "submissions"), base / "reports"
-    stdout = run_grade_all(submissions, "--out", reports, "--jobs", "2", "--timeout", "2")
-    return submissions, reports, stdout
+    stdout = run_grade_all(grader, submissions, "--out", reports, "--jobs", "2", "--timeout", "2")
+    return grader, submissions, reports, stdout
 
 
 def scores(row: dict[str, str]) -> dict[str, float]:
@@ -131,7 +139,7 @@ def scores(row: dict[str, str]) -> dict[str, float]:
 
 
 def test_every_student_has_a_row_with_the_expected_status(graded_class):
-    submissions, reports, stdout = graded_class
+    grader, submissions, reports, stdout = graded_class
     book = read_gradebook(reports / "gradebook.csv")
     students = {p.stem for p in submissions.iterdir() if p.name != "README.txt"}
     assert set(book) == students and len(students) == 20
@@ -143,7 +151,7 @@ def test_every_student_has_a_row_with_the_expected_status(graded_class):
 
 
 def test_correct_submissions_get_full_marks_in_every_form(graded_class):
-    _, reports, _ = graded_class
+    _, _, reports, _ = graded_class
     book = read_gradebook(reports / "gradebook.csv")
     for student in CORRECT:
         assert scores(book[student]) == POINTS, student
@@ -152,7 +160,7 @@ def test_correct_submissions_get_full_marks_in_every_form(graded_class):
 
 
 def test_stubs_empty_and_rejected_score_zero(graded_class):
-    _, reports, _ = graded_class
+    _, _, reports, _ = graded_class
     book = read_gradebook(reports / "gradebook.csv")
     for student in ("stubs_jon", "empty_fay", "docs_gus", "broken_kim"):
         assert float(book[student]["total"]) == 0, student
@@ -160,14 +168,14 @@ def test_stubs_empty_and_rejected_score_zero(graded_class):
 
 @pytest.mark.parametrize("student, function", [(m[0], m[1]) for m in MUTANTS])
 def test_a_mutant_loses_points_only_in_its_own_function(graded_class, student, function):
-    _, reports, _ = graded_class
+    _, _, reports, _ = graded_class
     got = scores(read_gradebook(reports / "gradebook.csv")[student])
     assert got[function] < POINTS[function]
     assert {f: s for f, s in got.items() if f != function} == {f: p for f, p in POINTS.items() if f != function}
 
 
 def test_hanging_hostile_and_broken_submissions_lose_only_what_they_break(graded_class):
-    _, reports, _ = graded_class
+    _, _, reports, _ = graded_class
     book = read_gradebook(reports / "gradebook.csv")
     lost = {"hang_hal": {"losses.softmax"},
             "hostile_ivy": {f for f in POINTS if f.startswith("sgd.")},
@@ -182,7 +190,7 @@ def test_hanging_hostile_and_broken_submissions_lose_only_what_they_break(graded
 
 
 def test_feedback_markdown_and_gradescope_results(graded_class):
-    _, reports, _ = graded_class
+    _, _, reports, _ = graded_class
     for student in ("correct_ann", "mut_softmax", "stubs_jon", "broken_kim"):
         folder = reports / "students" / student
         results = json.loads((folder / "results.json").read_text())
@@ -200,7 +208,7 @@ def test_feedback_markdown_and_gradescope_results(graded_class):
 
 
 def test_class_summary_html_and_terminal(graded_class):
-    submissions, reports, stdout = graded_class
+    grader, submissions, reports, stdout = graded_class
     html = (reports / "summary.html").read_text()
     assert html.count("data:image/png;base64,") == 2  # the histogram and the failure-rate chart
     assert "Distribution of totals" in html and "Which checks do students fail most" in html
@@ -214,13 +222,14 @@ def test_class_summary_html_and_terminal(graded_class):
 
 
 def test_rerun_grades_only_what_changed(graded_class):
-    submissions, reports, _ = graded_class
+    grader, submissions, reports, _ = graded_class
     before = (reports / "gradebook.csv").read_text()
-    assert graded_reused(run_grade_all(submissions, "--out", reports, "--jobs", "2", "--timeout", "2")) == (0, 20)
+    assert graded_reused(run_grade_all(grader, submissions, "--out", reports, "--jobs", "2", "--timeout", "2")) == (0, 20)
     assert (reports / "gradebook.csv").read_text() == before
     # The student fixes square_loss: only that submission is graded again.
     shutil.copy(SOLUTIONS / "losses.py", submissions / "mut_square_loss" / "losses.py")
-    assert graded_reused(run_grade_all(submissions, "--out", reports, "--jobs", "2", "--timeout", "2")) == (1, 19)
+    stdout = run_grade_all(grader, submissions, "--out", reports, "--jobs", "2", "--timeout", "2")
+    assert graded_reused(stdout) == (1, 19) and "grading 1 submission(s) (1 changed)" in stdout
     row = read_gradebook(reports / "gradebook.csv")["mut_square_loss"]
     assert float(row["total"]) == FULL
 
@@ -254,8 +263,8 @@ def test_gradescope_export_puts_names_and_emails_in_the_gradebook(tmp_path):
     copy_with(export / "submission_1001")
     (export / "submission_2001").mkdir()  # nothing gradable: fast, and still a row
     (export / "submission_2001" / "answers.txt").write_text("42\n")
-    reports = tmp_path / "reports"
-    assert graded_reused(run_grade_all(export, "--out", reports, "--jobs", "2")) == (2, 0)
+    reports, grader = tmp_path / "reports", snapshot_grader(tmp_path)
+    assert graded_reused(run_grade_all(grader, export, "--out", reports, "--jobs", "2")) == (2, 0)
     book = read_gradebook(reports / "gradebook.csv")
     assert set(book) == {"1001", "1002", "2001"}  # the sid is the student id; a group gives a row each
     assert (book["1001"]["name"], book["1001"]["email"]) == ("Ada Lovelace", "ada@example.edu")
@@ -269,8 +278,9 @@ def test_gradescope_export_puts_names_and_emails_in_the_gradebook(tmp_path):
     with zipfile.ZipFile(archive, "w") as zf:
         for file in sorted(export.rglob("*")):
             zf.write(file, file.relative_to(tmp_path).as_posix())
-    assert graded_reused(run_grade_all(archive, "--out", reports, "--jobs", "2")) == (0, 3)
-    assert graded_reused(run_grade_all(archive, "--out", reports, "--jobs", "2", "--force")) == (2, 0)
+    assert graded_reused(run_grade_all(grader, archive, "--out", reports, "--jobs", "2")) == (0, 3)
+    stdout = run_grade_all(grader, archive, "--out", reports, "--jobs", "2", "--force")
+    assert graded_reused(stdout) == (2, 0) and "(2 forced)" in stdout
     assert read_gradebook(reports / "gradebook.csv")["1002"]["email"] == "grace@example.edu"
 
 
@@ -333,3 +343,16 @@ def test_a_grading_exception_gives_an_error_row_and_the_batch_goes_on(tmp_path, 
     assert "the grader broke" in (reports / "students" / "bad" / "feedback.md").read_text()
     assert not (reports / ".cache" / "bad.json").exists()  # an error is retried next time
     assert len(rows) == 2
+
+
+def test_editing_the_grader_changes_its_version(tmp_path):
+    from autograder.grade_all import grader_version
+
+    package = snapshot_grader(tmp_path) / "autograder"
+    before = grader_version(package)
+    assert grader_version(package) == before
+    (package / "report" / "unused.txt").write_text("not source")
+    assert grader_version(package) == before
+    with open(package / "checks" / "losses.py", "a") as file:
+        file.write("\n# a comment is an edit too\n")
+    assert grader_version(package) != before

@@ -437,6 +437,23 @@ def test_a_grader_error_is_caught_in_python_and_reported(bundle, tmp_path):
         shutil.rmtree(root)
 
 
+@pytest.mark.slow
+def test_without_root_the_same_code_grades_without_the_drop(tmp_path, monkeypatch, capsys):
+    """What a non-root run does (no account to drop to, nothing locked down), in this process."""
+    from autograder import gradescope
+
+    monkeypatch.setattr(gradescope, "unprivileged_account", lambda: None)
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    shutil.copy(SOLUTIONS / "losses.py", root / "submission")
+    assert gradescope.main(root, show_stdout=False) == 0
+    results = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(results, schema())
+    assert results["score"] == pytest.approx(total_points("losses."))
+    assert results["stdout_visibility"] == "hidden" and not results["output"].startswith("Graded for")
+    assert "no privilege drop" in capsys.readouterr().out
+
+
 def test_student_names_come_from_the_metadata(tmp_path):
     from autograder.gradescope import student_names
 
