@@ -377,6 +377,7 @@ def _worker_main(conn: Any, options: dict[str, Any]) -> None:
                 break
             if task is None:
                 break
+            conn.send({"started": task["id"]})  # the parent's time budget runs from here
             conn.send(grade_task(task, sandbox, checks))
     finally:
         sandbox.close()
@@ -387,7 +388,7 @@ class _Worker:
     process: Any
     conn: Any
     task: dict[str, Any] | None = None
-    started: float = 0.0
+    started: float | None = None  # when the worker began grading its task (after its own startup)
 
 
 class _Pool:
@@ -426,14 +427,16 @@ class _Pool:
             worker.process.join()
         worker.conn.close()
 
-    def close(self) -> None:
+    def close(self, graceful: bool = True) -> None:
+        """Stop every worker: let it finish and close its sandbox, or (on Ctrl-C) kill it now;
+        a killed worker's zygote sees its control pipe close and kills what it was running."""
         for worker in self.workers:
             try:
                 worker.conn.send(None)
             except OSError:
                 pass
         for worker in self.workers:
-            self._stop(worker, graceful=True)
+            self._stop(worker, graceful=graceful)
 
     def run(self, tasks: list[dict[str, Any]], budget_s: float):
         """Yield one payload per task, in completion order: {"id", "report"} or {"id", "error"}."""
@@ -448,7 +451,7 @@ class _Pool:
                         pending.appendleft(task)
                         self._replace(worker)
                         continue
-                    worker.task, worker.started = task, time.monotonic()
+                    worker.task, worker.started = task, None
             busy = [w for w in self.workers if w.task]
             wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
             for worker in busy:
@@ -457,14 +460,17 @@ class _Pool:
                     try:
                         payload = worker.conn.recv()
                     except (EOFError, OSError):
+                        worker.process.join(timeout=1)
                         payload = {"id": worker.task["id"], "error": "the grading worker process died "
                                    f"(exit code {worker.process.exitcode})"}
                         self._replace(worker)
+                    if payload is not None and "started" in payload:
+                        worker.started, payload = time.monotonic(), None
                 elif not worker.process.is_alive():
                     payload = {"id": worker.task["id"], "error": "the grading worker process died "
                                f"(exit code {worker.process.exitcode})"}
                     self._replace(worker)
-                elif time.monotonic() - worker.started > budget_s:
+                elif worker.started is not None and time.monotonic() - worker.started > budget_s:
                     payload = {"id": worker.task["id"], "error": f"grading took longer than {budget_s:g} s "
                                "and was stopped"}
                     self._replace(worker)
@@ -560,7 +566,8 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
                 reports / CACHE_DIR / f"{entry.student_id}.json", key, parts[entry.student_id])
             if cached is not None:
                 rows[entry.student_id] = Row(entry.student_id, cached, status_of(cached.kind), entry.name,
-                                             entry.email, entry.submission, _note(cached), cached=True)
+                                             entry.email, entry.submission, _note(cached), cached=True,
+                                             group=str(entry.path.resolve()))
                 continue
             task_id = str(entry.path.resolve())
             if task_id not in groups:
@@ -593,15 +600,18 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
                         status = status_of(report.kind)
                     for entry in members:
                         row = Row(entry.student_id, report, status, entry.name, entry.email,
-                                  entry.submission, message if status == "error" else _note(report))
+                                  entry.submission, message if status == "error" else _note(report),
+                                  group=payload["id"])
                         rows[entry.student_id] = row
                         _write_student(reports, row)
                         if status != "error":  # an error is retried next run
                             store_cached(reports / CACHE_DIR / f"{entry.student_id}.json",
                                          cache_key(**parts[entry.student_id]), report, entry,
                                          parts[entry.student_id])
-            finally:
-                pool.close()
+            except BaseException:
+                pool.close(graceful=False)
+                raise
+            pool.close()
         for row in rows.values():
             if row.cached or (row.status == "empty" and row.student_id not in parts):
                 _write_student(reports, row)

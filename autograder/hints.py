@@ -319,8 +319,8 @@ CONSTANT = ("initialise the weight matrices randomly, e.g. rng.uniform(-1/√H, 
             "equal weights every hidden unit computes the same thing and they never become different.")
 TRANSPOSED = ("mind the shapes: W_e is (H, d), W_h (H, H) and U (V, H), output size first like an "
               "nn.Linear weight; E is (V, d).")
-FLOAT32 = ("keep the parameters in float64 (NumPy's default): these values are all float32 numbers, "
-           "as from astype(np.float32), dtype=np.float32 or a float32 torch tensor.")
+FLOAT32 = ("keep the parameters in float64 (NumPy's default), not float32 "
+           "(from astype(np.float32), dtype=np.float32 or a float32 torch tensor).")
 TOO_LARGE = ("keep every entry within [-1, 1], e.g. rng.uniform(-1/√H, 1/√H) like PyTorch's "
              "nn.RNN; rng.normal draws values beyond 1.")
 

@@ -264,7 +264,7 @@ def test_gradescope_export_puts_names_and_emails_in_the_gradebook(tmp_path):
     (export / "submission_2001").mkdir()  # nothing gradable: fast, and still a row
     (export / "submission_2001" / "answers.txt").write_text("42\n")
     reports, grader = tmp_path / "reports", snapshot_grader(tmp_path)
-    assert graded_reused(run_grade_all(grader, export, "--out", reports, "--jobs", "2")) == (2, 0)
+    assert graded_reused(run_grade_all(grader, export, "--out", reports, "--jobs", "1")) == (2, 0)
     book = read_gradebook(reports / "gradebook.csv")
     assert set(book) == {"1001", "1002", "2001"}  # the sid is the student id; a group gives a row each
     assert (book["1001"]["name"], book["1001"]["email"]) == ("Ada Lovelace", "ada@example.edu")
@@ -273,13 +273,14 @@ def test_gradescope_export_puts_names_and_emails_in_the_gradebook(tmp_path):
     assert [float(book[s]["total"]) for s in ("1001", "1002", "2001")] == [FULL, FULL, 0]
     assert [book[s]["status"] for s in ("1001", "1002", "2001")] == ["graded", "graded", "empty"]
     assert book["1001"]["submission"] == "submission_1001"
+    assert "graded submissions</th><td>1<" in (reports / "summary.html").read_text()  # a group counts once
 
     archive = tmp_path / "export.zip"  # the same export as Gradescope's download: a .zip of the folder
     with zipfile.ZipFile(archive, "w") as zf:
         for file in sorted(export.rglob("*")):
             zf.write(file, file.relative_to(tmp_path).as_posix())
-    assert graded_reused(run_grade_all(grader, archive, "--out", reports, "--jobs", "2")) == (0, 3)
-    stdout = run_grade_all(grader, archive, "--out", reports, "--jobs", "2", "--force")
+    assert graded_reused(run_grade_all(grader, archive, "--out", reports, "--jobs", "1")) == (0, 3)
+    stdout = run_grade_all(grader, archive, "--out", reports, "--jobs", "1", "--force")
     assert graded_reused(stdout) == (2, 0) and "(2 forced)" in stdout
     assert read_gradebook(reports / "gradebook.csv")["1002"]["email"] == "grace@example.edu"
 
@@ -356,3 +357,23 @@ def test_editing_the_grader_changes_its_version(tmp_path):
     with open(package / "checks" / "losses.py", "a") as file:
         file.write("\n# a comment is an edit too\n")
     assert grader_version(package) != before
+
+
+def test_a_submission_over_its_time_budget_is_stopped_and_the_next_one_is_graded(tmp_path):
+    import dataclasses
+
+    from autograder.grade_all import _Pool
+    from autograder.sandbox import Limits
+
+    hang = copy_with(tmp_path / "hang", "losses", "    exp = np.exp(shifted)\n", "    while True:\n        pass\n")
+    (tmp_path / "empty").mkdir()
+    tasks = [{"id": name, "path": str(tmp_path / name), "options": {"include_hidden": False}}
+             for name in ("hang", "empty")]
+    pool = _Pool(1, {"limits": dataclasses.asdict(Limits(timeout_s=5.0)), "include_hidden": False})
+    try:
+        payloads = {p["id"]: p for p in pool.run(tasks, budget_s=1.0)}
+    finally:
+        pool.close()
+    assert "took longer than 1 s" in payloads["hang"]["error"]
+    assert payloads["empty"]["report"]["kind"] == "empty"  # graded by the worker that replaced it
+    assert not pool.workers[0].process.is_alive()

@@ -91,13 +91,17 @@ def value_problem(call: Call, arrays: dict[str, np.ndarray]) -> tuple[str, str |
     return None
 
 
-def float32_problem(call: Call, arrays: dict[str, np.ndarray]) -> tuple[str, str | None] | None:
-    """float64 arrives as float64 either way; random float64 values are never all float32 numbers."""
-    for name in WEIGHTS:
-        array = arrays[name]
-        if np.unique(array).size >= 8 and np.array_equal(array.astype(np.float32).astype(np.float64), array):
-            return f"every entry of {name} is a float32 number: the parameters were made in float32", FLOAT32
-    return None
+def float64_arrays(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
+    """Every parameter array arrives with its own dtype (the protocol keeps float32 as float32)."""
+    for call, value in zip(calls, values):
+        found, problem = parameter_arrays(value)
+        if problem:
+            return Verdict(False, several_calls("rnn.init_rnn_params", [call], problem))
+        wrong = [f"{k} ({np.asarray(value[k]).dtype})" for k in found if np.asarray(value[k]).dtype != np.float64]
+        if wrong:
+            return Verdict(False, several_calls("rnn.init_rnn_params", [call],
+                                                f"these parameters are not float64: {', '.join(wrong)}", FLOAT32))
+    return Verdict(True)
 
 
 def same_values(first: dict[str, np.ndarray], second: dict[str, np.ndarray], names: Sequence[str]) -> list[str]:
@@ -146,7 +150,6 @@ def defaults_to_seed_zero(calls: Sequence[Call], values: Sequence[Any]) -> Verdi
 
 has_shapes = init_judge(shape_problem)
 has_valid_values = init_judge(value_problem)
-is_float64 = init_judge(float32_problem)
 
 
 # rnn_forward, next_word_probs, sequence_loss ----------------------------------------------------

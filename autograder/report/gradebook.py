@@ -27,6 +27,7 @@ class Row:
     submission: str = ""         # what was graded: a file or folder name
     note: str = ""               # why it is an error, rejected or empty
     cached: bool = False         # reused from the cache rather than graded in this run
+    group: str = ""              # the same for the members of one group submission
 
     @property
     def score(self) -> float:
@@ -147,8 +148,9 @@ def _distinct_reports(rows: list[Row]) -> list[GradeReport]:
     """Each graded submission once, even when a group's members share it."""
     seen, reports = set(), []
     for row in rows:
-        if row.status == "graded" and id(row.report) not in seen:
-            seen.add(id(row.report))
+        key = row.group or id(row.report)
+        if row.status == "graded" and key not in seen:
+            seen.add(key)
             reports.append(row.report)
     return reports
 

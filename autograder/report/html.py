@@ -70,10 +70,15 @@ def failure_chart(summary: ClassSummary, limit: int = 40) -> str:
         return '<p class="muted">No check failed.</p>'
     figure, axes = plt.subplots(figsize=(9, 0.8 + 0.28 * len(checks)))
     labels = [c.name if len(c.name) <= 70 else c.name[:69] + "…" for c in checks][::-1]
-    rates = [100 * c.failure_rate for c in checks][::-1]
-    axes.barh(range(len(checks)), rates, color="#d9534f")
+    left = [0.0] * len(checks)
+    for attribute, label, color in (("failed", "wrong answer", "#d9534f"), ("crashed", "crashed or timed out", "#f0ad4e"),
+                                    ("not_attempted", "not attempted", "#aaaaaa")):
+        widths = [100 * getattr(c, attribute) / c.graded if c.graded else 0.0 for c in checks][::-1]
+        axes.barh(range(len(checks)), widths, left=left, color=color, label=label)
+        left = [a + b for a, b in zip(left, widths)]
     axes.set_yticks(range(len(checks)), labels, fontsize=8)
     axes.set_xlim(0, 100)
+    axes.legend(loc="lower right", fontsize=8)
     axes.set_xlabel("% of graded submissions that did not pass")
     axes.set_title("Which checks do students fail most")
     return _png(figure)
