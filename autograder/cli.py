@@ -26,11 +26,15 @@ def _limits(args: argparse.Namespace):
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from autograder.grade import grade
-    from autograder.report.gradescope import write_results
-    from autograder.report.terminal import print_report
+    from autograder.sandbox import Sandbox
 
-    report = grade(args.submission, limits=_limits(args), include_hidden=not args.visible_only)
+    # Start the fork server first: it imports torch on the other core while this process does.
+    with Sandbox(_limits(args)) as sandbox:
+        from autograder.grade import grade
+        from autograder.report.gradescope import write_results
+        from autograder.report.terminal import print_report
+
+        report = grade(args.submission, sandbox=sandbox, include_hidden=not args.visible_only)
     if args.results:
         write_results(report, args.results)
     print_report(report)

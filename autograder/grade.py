@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -46,25 +47,35 @@ def judge_check(check: Check, values: Sequence[Any]) -> CheckResult:
                   verdict.feedback)
 
 
+def judge_function(checks: Sequence[Check], values: Sequence[Any]) -> list[CheckResult]:
+    """The results of one function's checks, from the values of all their calls in order."""
+    results, start = [], 0
+    for check in checks:
+        results.append(judge_check(check, values[start:start + len(check.calls)]))
+        start += len(check.calls)
+    return results
+
+
 def grade_submission(submission: Submission, sandbox: Sandbox, checks: Sequence[Check]) -> list[CheckResult]:
-    """Every check's result for a loaded submission, one child per function (more after a crash)."""
+    """Every check's result for a loaded submission, one child per function (more after a crash).
+
+    A thread judges each function while the next one runs in its child, so the grader's torch
+    work overlaps the student's."""
     runner = Runner(sandbox, submission.folder)
     if submission.modules:
         runner.probe_imports()
-    results = []
-    for qualname in dict.fromkeys(c.function for c in checks):
-        function = BY_QUALNAME[qualname]
-        mine = [c for c in checks if c.function == qualname]
-        if function.module not in submission.modules:
-            missing = Failure("missing_module", f"not attempted: no {function.module}.py in the submission")
-            values: list[Any] = [missing] * sum(len(c.calls) for c in mine)
-        else:
-            values = runner.run_calls(function, [call for c in mine for call in c.calls])
-        start = 0
-        for check in mine:
-            results.append(judge_check(check, values[start:start + len(check.calls)]))
-            start += len(check.calls)
-    return results
+    with ThreadPoolExecutor(max_workers=1) as judging:
+        pending = []
+        for qualname in dict.fromkeys(c.function for c in checks):
+            function = BY_QUALNAME[qualname]
+            mine = [c for c in checks if c.function == qualname]
+            if function.module not in submission.modules:
+                missing = Failure("missing_module", f"not attempted: no {function.module}.py in the submission")
+                values: list[Any] = [missing] * sum(len(c.calls) for c in mine)
+            else:
+                values = runner.run_calls(function, [call for c in mine for call in c.calls])
+            pending.append(judging.submit(judge_function, mine, values))
+        return [result for future in pending for result in future.result()]
 
 
 def grade(path: Path, *, limits: Limits = Limits(), include_hidden: bool = True,

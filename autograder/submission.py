@@ -20,11 +20,14 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PureWindowsPath
+from typing import TYPE_CHECKING
 
-import nbformat
 
 # Re-exported: the loader's callers name parts and functions through this module too.
 from autograder.contract import GRADED_FUNCTIONS, PART_MODULES
+
+if TYPE_CHECKING:  # nbformat (and the jsonschema it loads) is imported only for a notebook
+    import nbformat
 
 __all__ = ["GRADED_FUNCTIONS", "PART_MODULES", "Submission", "load_submission"]
 
@@ -194,6 +197,8 @@ def _choose_notebook(paths: list[Path], messages: list[str]) -> tuple[Path, nbfo
 
 def _read_notebook(path: Path) -> nbformat.NotebookNode:
     """Read any nbformat 4 (or older, converted) notebook; reject anything else."""
+    import nbformat
+
     text = _read_file(path, MAX_NOTEBOOK_BYTES).decode("utf-8-sig", errors="replace")
     try:
         with warnings.catch_warnings():

@@ -7,10 +7,9 @@ error), and a hint when the output matches a known mistake from hints.py.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -237,27 +236,14 @@ def agrees_with_finite_differences(function: str, objective_of: Callable[[Call],
                 problem = f"the result has the wrong form: {numerics.describe(value)}"
             if not problem:
                 got = {k: numerics.as_float64(named[k]).reshape(objective.point[k].shape) for k in objective.point}
-                with _one_torch_thread():
-                    problem = _finite_difference_problem(objective, got, np.random.default_rng(seed),
-                                                         directions, coordinates)
+                problem = _finite_difference_problem(objective, got, np.random.default_rng(seed),
+                                                     directions, coordinates)
             if problem:
                 mistake = matching_mistake(value, call, mistakes)
                 return Verdict(False, feedback(function, call, problem, mistake and mistake.hint))
         return Verdict(True)
 
     return judge
-
-
-@contextlib.contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """Many small torch evaluations between NumPy work: waking torch's thread pool for each one
-    costs more than the work (a tenfold slowdown on the large RNN check)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _gradient_form(named: dict[str, Any], point: dict[str, np.ndarray]) -> str | None:
