@@ -378,7 +378,6 @@ def _rnn_backward(params, token_ids, *, carry=True, tanh_factor=True, wh_from_cu
     ids = np.asarray(token_ids)
     n, steps = ids.shape
     logits, hiddens = _rnn_forward(params, ids)
-    vocab = logits.shape[-1]
     dlogits = np.zeros_like(logits)
     probs = _exp_normalise(logits[:, :-1] - logits[:, :-1].max(-1, keepdims=True), -1)
     probs[np.arange(n)[:, None], np.arange(steps - 1)[None, :], ids[:, 1:]] -= 1.0

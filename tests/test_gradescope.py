@@ -96,7 +96,7 @@ def test_requirements_are_pinned_and_setup_installs_cpu_torch(bundle):
     names = {pin.split("==")[0].lower() for pin in pins}
     assert {"numpy", "nbformat", "jsonschema"} <= names
     assert not names & {"pytest", "pytest-timeout", "nlm-autograder"}
-    torch_install = f"pip3 install \"$TORCH_SPEC\" --index-url https://download.pytorch.org/whl/cpu"
+    torch_install = "pip3 install \"$TORCH_SPEC\" --index-url https://download.pytorch.org/whl/cpu"
     assert torch_install in setup and f'TORCH_SPEC="{torch_spec}"' in setup
     assert setup.index(torch_install) < setup.index("pip3 install -r")
     assert "useradd --no-create-home" in setup and "chmod 0700" in setup

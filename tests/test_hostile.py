@@ -7,7 +7,6 @@ scores are exact: full marks everywhere except the functions the attack sabotage
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys

@@ -11,7 +11,6 @@ import zipfile
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from autograder.cli import main
 from autograder.contract import BONUS_SCORE, FUNCTIONS, MAX_SCORE, PART_MODULES

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
-import torch
 
 from autograder import numerics, reference
 from autograder.checks import Call, Judge, Verdict

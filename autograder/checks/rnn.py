@@ -14,7 +14,7 @@ import torch
 
 from autograder import numerics, reference
 from autograder.checks import Call, Check, Judge, Verdict
-from autograder.checks.judges import (Objective, agrees_with_finite_differences, all_of, calls_with,
+from autograder.checks.judges import (Objective, agrees_with_finite_differences, calls_with,
                                       describe_call, matches_reference)
 from autograder.hints import (CONSTANT, DEFAULT_SEED, FLOAT32, IGNORES_SEED, TOO_LARGE, TRANSPOSED, UNSEEDED,
                               WEIGHTS)
