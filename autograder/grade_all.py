@@ -30,10 +30,11 @@ import time
 import traceback
 import zipfile
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path, PurePosixPath
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 
@@ -111,9 +112,9 @@ def _field(record: Any, key: str) -> Any:
 
 def read_metadata(path: Path) -> dict[str, list[dict[str, str]]]:
     """submission folder name -> its submitters [{"name", "email", "sid"}] from submission_metadata.yml."""
-    data = yaml.load(path.read_text(encoding="utf-8", errors="replace"), Loader=_yaml_loader())  # noqa: S506
+    data = yaml.load(path.read_text(encoding="utf-8", errors="replace"), Loader=_yaml_loader())
     if not isinstance(data, dict):
-        raise ValueError(f"{path.name} does not map submission folders to their submitters")
+        raise TypeError(f"{path.name} does not map submission folders to their submitters")
     metadata = {}
     for folder, record in data.items():
         submitters = _field(record, "submitters")
@@ -153,8 +154,13 @@ def discover(root: Path, exclude: Sequence[Path] = ()) -> tuple[list[Entry], lis
         entries = [Entry(safe_id(p.name if p.is_dir() else p.stem), p, p.name) for p in paths]
         return _unique(entries), notes
 
-    metadata = read_metadata(metadata_path)
-    notes.append(f"Gradescope export: {len(metadata)} submission(s) listed in {METADATA_FILE}")
+    try:
+        metadata = read_metadata(metadata_path)
+        notes.append(f"Gradescope export: {len(metadata)} submission(s) listed in {METADATA_FILE}")
+    except (OSError, TypeError, yaml.YAMLError) as error:  # grade anyway, without names
+        metadata = {}
+        notes.append(f"could not read {METADATA_FILE} ({' '.join(str(error).split())[:200]}); "
+                     "students are named by their submission folders")
     entries, listed = [], set()
     for path in paths:
         key = path.name if path.name in metadata else path.stem
@@ -331,9 +337,10 @@ def grade_task(task: dict[str, Any], sandbox: Any, checks: Sequence[Any]) -> dic
             report = grade(target, limits=sandbox.limits, include_hidden=options["include_hidden"],
                            sandbox=sandbox, checks=checks)
             if script:
-                report.messages = [f"{path.name}: graded as one script holding every part "
-                                   "(only its imports, definitions and constants are kept)"] + [
-                    m.replace("notebook: ", f"{path.name}: ") for m in report.messages
+                note = (f"{path.name}: graded as one script holding every part "
+                        "(only its imports, definitions and constants are kept)")
+                report.messages = [note] + [
+                    m.replace("notebook: ", f"{path.name}: ").replace(" (cell 1)", "") for m in report.messages
                     if not m.startswith("notebook: no answer cells are marked")]
         return {"id": task["id"], "report": report_to_dict(report)}
     except Exception as error:  # noqa: BLE001 - one broken submission must not stop the batch
@@ -519,7 +526,12 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
     from rich.console import Console
 
     from autograder.checks import load_checks
-    from autograder.report.gradebook import Row, class_summary, status_of, write_gradebook
+    from autograder.report.gradebook import (
+        Row,
+        class_summary,
+        status_of,
+        write_gradebook,
+    )
     from autograder.report.html import write_summary_html
     from autograder.sandbox import Limits
 
@@ -592,6 +604,10 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
                     if "error" in payload:
                         errors += 1
                         message = f"grading failed: {payload['error']}"
+                        who = ", ".join(e.student_id for e in members)
+                        console.print(f"[red]could not grade {who}:[/] {payload['error']}", highlight=False)
+                        if payload.get("traceback"):
+                            console.print(payload["traceback"].rstrip(), markup=False, highlight=False, style="dim")
                         report = placeholder_report(checks(), members[0].submission, "error", "crashed", message)
                         status = "error"
                     else:
@@ -638,8 +654,15 @@ def _note(report: Any) -> str:
 
 
 def _with_progress(payloads: Any, count: int, groups: dict[str, list[Entry]], console: Any):
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())

@@ -25,15 +25,14 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import signal
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
 from autograder import sandbox
+from autograder.report.gradescope import write_json_atomic
 from autograder.sandbox import Limits, Sandbox
 
 DEFAULT_ROOT = Path("/autograder")
@@ -50,7 +49,6 @@ PRELOAD = tuple(dict.fromkeys(sandbox.PRELOAD + (
 
 FAILURE_OUTPUT = ("The autograder failed to grade this submission (this is not a verdict on your "
                   "code: nothing was graded). Please contact the course staff.")
-_KILL_WAIT_S = 10.0
 
 
 def main(root: Path = DEFAULT_ROOT, *, show_stdout: bool | None = None, limits: Limits = Limits(),
@@ -62,7 +60,7 @@ def main(root: Path = DEFAULT_ROOT, *, show_stdout: bool | None = None, limits: 
     code started outlives the grading."""
     root = Path(root).resolve()
     if own_process:
-        sandbox._prctl(sandbox._PR_SET_CHILD_SUBREAPER, 1)
+        sandbox.become_subreaper()
     if show_stdout is None:
         show_stdout = os.environ.get("AUTOGRADER_SHOW_STDOUT", "") not in ("", "0", "false", "no")
     results_path = root / "results" / "results.json"
@@ -79,16 +77,14 @@ def main(root: Path = DEFAULT_ROOT, *, show_stdout: bool | None = None, limits: 
         data = failure_results(time.monotonic() - start)
     data["stdout_visibility"] = "visible" if show_stdout else "hidden"
     try:
-        if account is not None:
-            killed = kill_user_processes(account.pw_uid)
-            if killed:
-                print(f"autograder: killed {killed} leftover process(es) of {account.pw_name}")
+        if account is not None and not sandbox.kill_user_processes(account.pw_uid):
+            raise RuntimeError(f"processes of {account.pw_name} survive SIGKILL")
         if own_process:
-            kill_descendants()
+            sandbox.kill_descendants()
         if not valid(data):
             print("autograder: the results did not match the schema; writing the fallback")
             data = failure_results(time.monotonic() - start) | {"stdout_visibility": data["stdout_visibility"]}
-        write_json_atomic(data, results_path)
+        write_json_atomic(data, results_path)  # root writes it, after every student process is gone
     except BaseException:  # noqa: BLE001 - run_autograder writes its own fallback then
         traceback.print_exc(file=sys.stdout)
         return 1
@@ -156,32 +152,6 @@ def student_names(path: Path) -> str:
     return ", ".join(n for n in names if n)
 
 
-def kill_user_processes(uid: int) -> int:
-    """SIGKILL every process of `uid` until none is left; returns how many kills it took.
-
-    Processes run by another grader's sandbox (a machine grading several submissions with one
-    shared account) are not this submission's and are spared, as the sandbox itself does."""
-    killed = 0
-    stop = time.monotonic() + _KILL_WAIT_S
-    while pids := sandbox._user_pids(sandbox._process_table(), uid):
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
-            except ProcessLookupError:
-                pass
-        if time.monotonic() > stop:
-            raise RuntimeError(f"processes {pids} of uid {uid} survive SIGKILL")
-        time.sleep(0.01)
-    return killed
-
-
-def kill_descendants() -> None:
-    """SIGKILL and reap every process below this one (orphans come here: we are a subreaper)."""
-    me = os.getpid()
-    sandbox._kill_until_gone(lambda table: sandbox._descendants(table, me), reap=True)
-
-
 def failure_results(elapsed: float) -> dict[str, Any]:
     return {"score": 0, "execution_time": round(max(elapsed, 0.0), 3), "output": FAILURE_OUTPUT,
             "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
@@ -201,21 +171,3 @@ def valid(data: dict[str, Any]) -> bool:
         print(f"autograder: invalid results: {error.message}")
         return False
     return True
-
-
-def write_json_atomic(data: dict[str, Any], path: Path) -> None:
-    """report.gradescope.write_results for a dict: a reader never sees half a file. The temporary
-    file has a random name (O_EXCL), so nothing planted in the folder can redirect the write."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=2, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -284,6 +284,25 @@ def _prctl(option: int, value: int) -> None:
 
 # ---------------------------------------------------------------- processes
 
+
+def become_subreaper() -> None:
+    """Orphans of this process's descendants are reparented to it, so kill_descendants finds them."""
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+
+
+def kill_descendants() -> None:
+    """SIGKILL and reap every process below this one."""
+    me = os.getpid()
+    _kill_until_gone(lambda table: _descendants(table, me), reap=True)
+
+
+def kill_user_processes(uid: int) -> bool:
+    """SIGKILL every process of `uid` (but another sandbox's running child) until none is left;
+    False when some survived the wait."""
+    _kill_until_gone(lambda table: _user_pids(table, uid), reap=False)
+    return not _user_pids(_process_table(), uid)
+
+
 _Table = dict[int, tuple[int, str, set[int]]]  # pid -> (ppid, state letter, its four uids)
 
 

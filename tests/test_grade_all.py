@@ -20,15 +20,15 @@ from pathlib import Path
 import jsonschema
 import nbformat
 import pytest
+from conftest import ASSIGNMENT, ROOT, SOLUTIONS
 
 from autograder.contract import FUNCTIONS, PARTS
 from autograder.report.gradebook import read_gradebook
 from autograder.report.gradescope import schema
-from conftest import ASSIGNMENT, ROOT, SOLUTIONS
 
 FULL = 110.0  # 100 + 10 bonus, once every part's checks are loaded
 POINTS = {f.qualname: f.points for f in FUNCTIONS}
-PART_IMPORT = re.compile(r"^from (losses|backprop|sgd|rnn) import .*$", re.M)
+PART_IMPORT = re.compile(r"^from (losses|backprop|sgd|rnn) import .*$", re.MULTILINE)
 
 # (student id, function it breaks, module, old text, new text): one typical mistake each.
 MUTANTS = [
@@ -111,7 +111,7 @@ def snapshot_grader(dest: Path) -> Path:
 def run_grade_all(grader: Path, *args: str | Path) -> str:
     env = dict(os.environ, COLUMNS="200", PYTHONPATH=str(grader))
     proc = subprocess.run([sys.executable, "-m", "autograder", "grade-all", *map(str, args)],
-                          cwd=grader, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=grader, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -139,7 +139,7 @@ def scores(row: dict[str, str]) -> dict[str, float]:
 
 
 def test_every_student_has_a_row_with_the_expected_status(graded_class):
-    grader, submissions, reports, stdout = graded_class
+    _, submissions, reports, stdout = graded_class
     book = read_gradebook(reports / "gradebook.csv")
     students = {p.stem for p in submissions.iterdir() if p.name != "README.txt"}
     assert set(book) == students and len(students) == 20
@@ -208,7 +208,7 @@ def test_feedback_markdown_and_gradescope_results(graded_class):
 
 
 def test_class_summary_html_and_terminal(graded_class):
-    grader, submissions, reports, stdout = graded_class
+    _, _, reports, stdout = graded_class
     html = (reports / "summary.html").read_text()
     assert html.count("data:image/png;base64,") == 2  # the histogram and the failure-rate chart
     assert "Distribution of totals" in html and "Which checks do students fail most" in html
@@ -365,7 +365,7 @@ def test_a_submission_over_its_time_budget_is_stopped_and_the_next_one_is_graded
     from autograder.grade_all import _Pool
     from autograder.sandbox import Limits
 
-    hang = copy_with(tmp_path / "hang", "losses", "    exp = np.exp(shifted)\n", "    while True:\n        pass\n")
+    copy_with(tmp_path / "hang", "losses", "    exp = np.exp(shifted)\n", "    while True:\n        pass\n")
     (tmp_path / "empty").mkdir()
     tasks = [{"id": name, "path": str(tmp_path / name), "options": {"include_hidden": False}}
              for name in ("hang", "empty")]
@@ -377,3 +377,13 @@ def test_a_submission_over_its_time_budget_is_stopped_and_the_next_one_is_graded
     assert "took longer than 1 s" in payloads["hang"]["error"]
     assert payloads["empty"]["report"]["kind"] == "empty"  # graded by the worker that replaced it
     assert not pool.workers[0].process.is_alive()
+
+
+def test_an_unreadable_metadata_file_still_gives_every_submission_a_row(tmp_path):
+    from autograder.grade_all import discover
+
+    (tmp_path / "submission_metadata.yml").write_text("submission_1: [unclosed\n")
+    (tmp_path / "submission_1").mkdir()
+    entries, notes = discover(tmp_path)
+    assert [e.student_id for e in entries] == ["submission_1"]
+    assert any("could not read submission_metadata.yml" in n for n in notes)

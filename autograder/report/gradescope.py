@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -52,11 +53,25 @@ def schema() -> dict[str, Any]:
     return json.loads(resources.files("autograder.report").joinpath("results.schema.json").read_text())
 
 
-def write_results(report: GradeReport, path: Path) -> dict[str, Any]:
-    """Write results.json atomically (a reader never sees half a file); returns the dict."""
-    data = results_json(report)
+def write_json_atomic(data: dict[str, Any], path: Path) -> None:
+    """Write JSON so that a reader never sees half a file. The temporary file gets a random name
+    (O_EXCL), so nothing planted in the folder can redirect the write."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=False))
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as file:
+            json.dump(data, file, indent=2, allow_nan=False)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_results(report: GradeReport, path: Path) -> dict[str, Any]:
+    """Write the report's results.json atomically; returns the dict."""
+    data = results_json(report)
+    write_json_atomic(data, path)
     return data
