@@ -25,6 +25,7 @@ import re
 import shutil
 import signal
 import stat
+import sys
 import tempfile
 import time
 import traceback
@@ -362,6 +363,8 @@ def _script_as_notebook(path: Path, tmp: Path) -> Path:
 def _worker_main(conn: Any, options: dict[str, Any]) -> None:
     """A worker process: one Sandbox, reused for every task the parent sends until None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # Stopped by the parent (over budget, Ctrl-C): unwind, so temporary folders and the sandbox close.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(name, "1")  # workers share the cores: no thread pools each
     from autograder.sandbox import Limits, Sandbox
