@@ -30,6 +30,7 @@ import stat
 import subprocess
 import sys
 import time
+import warnings
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -408,11 +409,13 @@ def _zygote_main() -> None:
     frame = protocol.read_frame(ctl_in)
     if frame is None:
         return
-    for name in protocol.decode(frame)["preload"]:
-        try:
-            importlib.import_module(name)
-        except Exception:  # optional, e.g. a module that does not exist yet
-            pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecated standard modules say so on import
+        for name in protocol.decode(frame)["preload"]:
+            try:
+                importlib.import_module(name)
+            except Exception:  # optional, e.g. a module that does not exist yet
+                pass
     if "torch" in sys.modules:
         # No torch op before fork: a started intra-op thread pool would not survive it.
         sys.modules["torch"].set_num_threads(1)

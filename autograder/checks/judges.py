@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -43,6 +44,20 @@ def materialise(value: Any) -> Any:
 def evaluate(fn: Callable[..., Any], call: Call) -> Any:
     """fn(*args, **kwargs) on fresh copies of the call's arguments."""
     return fn(*materialise(call.args), **materialise(call.kwargs))
+
+
+def per_call(compute: Callable[[Call], Any]) -> Callable[[Call], Any]:
+    """compute(call), once per call: the inputs are seeded, so reference values and finite
+    differences of the reference loss are the same for every submission a worker grades."""
+    cache: dict[int, tuple[Call, Any]] = {}
+
+    def cached(call: Call) -> Any:
+        hit = cache.get(id(call))
+        if hit is None or hit[0] is not call:  # keeping the call alive keeps its id unique
+            hit = cache[id(call)] = (call, compute(call))
+        return hit[1]
+
+    return cached
 
 
 def show(value: Any) -> str:
@@ -168,7 +183,7 @@ def matches_reference(function: str, expected: Callable[..., Any] | None = None,
     mistakes); `where` names that part in feedback ("the cache").
     """
     module, name = function.split(".")
-    expected = expected or reference.GRADED[module][name]
+    reference_value = per_call(partial(evaluate, expected or reference.GRADED[module][name]))
     mistakes = MISTAKES.get(function, []) if mistakes is None else mistakes
 
     def judge(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
@@ -177,7 +192,7 @@ def matches_reference(function: str, expected: Callable[..., Any] | None = None,
                 got = pick(value)
             except Exception:
                 return Verdict(False, feedback(function, call, f"the result has the wrong form: {numerics.describe(value)}"))
-            problem = difference(got, pick(evaluate(expected, call)), where, rtol=rtol, atol=atol)
+            problem = difference(got, pick(reference_value(call)), where, rtol=rtol, atol=atol)
             if problem:
                 mistake = matching_mistake(got, call, mistakes, pick)
                 return Verdict(False, feedback(function, call, problem, mistake and mistake.hint))
@@ -224,19 +239,21 @@ def agrees_with_finite_differences(function: str, objective_of: Callable[[Call],
     FD_RTOL/FD_ATOL. `gradient_of` reads the student's value as named arrays ({"w1": g[0], ...}).
     """
     mistakes = MISTAKES.get(function, []) if mistakes is None else mistakes
+    point_of = per_call(lambda call: objective_of(call).point)
+    probes_of = per_call(lambda call: finite_difference_probes(
+        objective_of(call), np.random.default_rng(seed), directions, coordinates))
 
     def judge(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
         for call, value in zip(calls, values):
-            objective = objective_of(call)
+            point = point_of(call)
             try:
                 named = gradient_of(value)
-                problem = _gradient_form(named, objective.point)
+                problem = _gradient_form(named, point)
             except Exception:
                 problem = f"the result has the wrong form: {numerics.describe(value)}"
             if not problem:
-                got = {k: numerics.as_float64(named[k]).reshape(objective.point[k].shape) for k in objective.point}
-                problem = _finite_difference_problem(objective, got, np.random.default_rng(seed),
-                                                     directions, coordinates)
+                got = {k: numerics.as_float64(named[k]).reshape(point[k].shape) for k in point}
+                problem = first_disagreement(probes_of(call), got)
             if problem:
                 mistake = matching_mistake(value, call, mistakes)
                 return Verdict(False, feedback(function, call, problem, mistake and mistake.hint))
@@ -260,9 +277,23 @@ def _gradient_form(named: dict[str, Any], point: dict[str, np.ndarray]) -> str |
     return None
 
 
-def _finite_difference_problem(objective: Objective, got: dict[str, np.ndarray], rng: np.random.Generator,
-                               directions: int, coordinates: int) -> str | None:
-    """The first probe where ⟨got, u⟩ and the centred difference of the loss disagree, in words."""
+@dataclass(frozen=True)
+class Probe:
+    """One finite-difference probe of a gradient: an entry (index) or a unit direction (u) of
+    the parameter `name`, and the centred difference of the loss there."""
+
+    name: str
+    expected: float
+    index: tuple[int, ...] | None = None
+    u: np.ndarray | None = None
+    label: str = ""
+
+
+def finite_difference_probes(objective: Objective, rng: np.random.Generator,
+                             directions: int, coordinates: int) -> list[Probe]:
+    """Sampled entries and random directions of every parameter, with the centred differences
+    of the loss: everything about the check that does not depend on the student's gradient."""
+    probes = []
     for name, theta in objective.point.items():
         def loss_at(value: np.ndarray, name: str = name) -> float:
             return objective.loss({**objective.point, name: value})
@@ -274,23 +305,33 @@ def _finite_difference_problem(objective: Objective, got: dict[str, np.ndarray],
                 changed[index] = x
                 return loss_at(changed)
 
-            expected = numerics.centred_difference(entry_at, theta[index], 1.0)
-            if _disagree(float(got[name][index]), expected):
-                where = f"[{', '.join(map(str, index))}]" if index else ""
-                return (f"∂L/∂{name}{where} disagrees with the centred finite difference of the loss: "
-                        f"expected {expected:.10g}, your gradient has {float(got[name][index]):.10g}")
+            probes.append(Probe(name, numerics.centred_difference(entry_at, theta[index], 1.0), index=index))
         if theta.size <= coordinates:
             continue  # every entry is already checked one by one
-        probes = numerics.random_directions(theta.shape, directions, rng)
+        directions_here = numerics.random_directions(theta.shape, directions, rng)
         if mask is not None and mask.any():
-            probes.append(_direction_inside(mask, rng))
-        for i, u in enumerate(probes):
-            expected = numerics.centred_difference(loss_at, theta, u)
-            along = float(np.sum(got[name] * u))
-            if _disagree(along, expected):
-                return (f"the derivative of the loss along a random unit direction u in {name} "
-                        f"(probe {i + 1} of {len(probes)}) disagrees with its centred finite difference: "
-                        f"expected {expected:.10g}, your gradient gives ⟨grad {name}, u⟩ = {along:.10g}")
+            directions_here.append(_direction_inside(mask, rng))
+        for i, u in enumerate(directions_here):
+            probes.append(Probe(name, numerics.centred_difference(loss_at, theta, u), u=u,
+                                label=f"probe {i + 1} of {len(directions_here)}"))
+    return probes
+
+
+def first_disagreement(probes: Sequence[Probe], got: dict[str, np.ndarray]) -> str | None:
+    """The first probe where the student's gradient and the centred difference disagree, in words."""
+    for probe in probes:
+        if probe.index is not None:
+            value = float(got[probe.name][probe.index])
+            if _disagree(value, probe.expected):
+                where = f"[{', '.join(map(str, probe.index))}]" if probe.index else ""
+                return (f"∂L/∂{probe.name}{where} disagrees with the centred finite difference of the loss: "
+                        f"expected {probe.expected:.10g}, your gradient has {value:.10g}")
+        else:
+            along = float(np.sum(got[probe.name] * probe.u))
+            if _disagree(along, probe.expected):
+                return (f"the derivative of the loss along a random unit direction u in {probe.name} "
+                        f"({probe.label}) disagrees with its centred finite difference: "
+                        f"expected {probe.expected:.10g}, your gradient gives ⟨grad {probe.name}, u⟩ = {along:.10g}")
     return None
 
 

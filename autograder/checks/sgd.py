@@ -6,21 +6,44 @@ caller's own arrays, and what `steps` calls of torch_train_step did to a real mo
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from autograder import numerics, reference
 from autograder.checks import Call, Check, Verdict
-from autograder.checks.judges import (Rng, calls_with, difference, evaluate, feedback, matches_reference,
-                                      matching_mistake, show)
+from autograder.checks.judges import (
+    Rng,
+    calls_with,
+    difference,
+    evaluate,
+    feedback,
+    matches_reference,
+    matching_mistake,
+    per_call,
+    show,
+)
 from autograder.checks.rnn import rnn_lm
-from autograder.hints import CHANGES_GRADS, DROPS_LAST, MISTAKES, REBINDS, USE_THE_RNG, observe_sgd_step
+from autograder.hints import (
+    CHANGES_GRADS,
+    DROPS_LAST,
+    MISTAKES,
+    REBINDS,
+    USE_THE_RNG,
+    observe_sgd_step,
+)
 
 rng = np.random.default_rng(301)
 
 
 # sgd_step ---------------------------------------------------------------------------------------
+
+# The reference's results, once per call (the same for every submission).
+STEPPED = per_call(partial(evaluate, observe_sgd_step(reference.sgd_step)))
+BATCHES = per_call(partial(evaluate, reference.minibatch_indices))
+TRAINED = per_call(partial(evaluate, reference.torch_train_steps))
+
 
 def steps_in_place(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
     """The caller's own arrays (never rebound) now hold params - lr·grads."""
@@ -30,7 +53,7 @@ def steps_in_place(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
             what = "is a new array" if len(value["rebound"]) == 1 else "are new arrays"
             return Verdict(False, feedback("sgd.sgd_step", call, f"after the call {keys} {what}: the arrays "
                                            "passed in, which the caller still holds, were not updated", REBINDS))
-        expected = evaluate(observe_sgd_step(reference.sgd_step), call)["params"]
+        expected = STEPPED(call)["params"]
         problem = difference(value["params"], expected, "params")
         if problem:
             problem = f"after the call the caller's arrays hold other values than params[k] - lr·grads[k]: {problem}"
@@ -85,7 +108,7 @@ def covers_every_index_once(calls: Sequence[Call], values: Sequence[Any]) -> Ver
 def follows_the_rng(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
     """Exactly the slices of rng.permutation(n); a right-shaped shuffle from elsewhere gets USE_THE_RNG."""
     for call, value in zip(calls, values):
-        problem = difference(value, evaluate(reference.minibatch_indices, call), "the batches")
+        problem = difference(value, BATCHES(call), "the batches")
         if problem:
             mistake = matching_mistake(value, call, MISTAKES["sgd.minibatch_indices"])
             hint = mistake.hint if mistake else (None if partition_problem(value, *call.args[:2]) else USE_THE_RNG)
@@ -118,7 +141,7 @@ def training_problem(value: dict, losses: list[float], params: dict[str, np.ndar
 def trains_like_torch(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
     """The returned losses and the model's parameters after the calls match reference.torch_train_steps."""
     for call, value in zip(calls, values):
-        losses, params = evaluate(reference.torch_train_steps, call)
+        losses, params = TRAINED(call)
         problem = training_problem(value, losses, params)
         if problem:
             mistake = matching_mistake(value, call, MISTAKES["sgd.torch_train_step"])
