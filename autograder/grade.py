@@ -57,24 +57,27 @@ def judge_function(checks: Sequence[Check], values: Sequence[Any]) -> list[Check
 
 
 def grade_submission(submission: Submission, sandbox: Sandbox, checks: Sequence[Check]) -> list[CheckResult]:
-    """Every check's result for a loaded submission, one child per function (more after a crash).
+    """Every check's result for a loaded submission, one child per part module (more after a crash).
 
-    A thread judges each function while the next one runs in its child, so the grader's torch
-    work overlaps the student's."""
+    A thread judges each module's functions while the next module runs in its child, so the
+    grader's torch work overlaps the student's."""
     runner = Runner(sandbox, submission.folder)
     if submission.modules:
         runner.probe_imports()
+    by_function = {q: [c for c in checks if c.function == q] for q in dict.fromkeys(c.function for c in checks)}
     with ThreadPoolExecutor(max_workers=1) as judging:
         pending = []
-        for qualname in dict.fromkeys(c.function for c in checks):
-            function = BY_QUALNAME[qualname]
-            mine = [c for c in checks if c.function == qualname]
-            if function.module not in submission.modules:
-                missing = Failure("missing_module", f"not attempted: no {function.module}.py in the submission")
-                values: list[Any] = [missing] * sum(len(c.calls) for c in mine)
+        for module in dict.fromkeys(BY_QUALNAME[q].module for q in by_function):
+            work = [(BY_QUALNAME[q], [call for c in mine for call in c.calls])
+                    for q, mine in by_function.items() if BY_QUALNAME[q].module == module]
+            if module not in submission.modules:
+                missing = Failure("missing_module", f"not attempted: no {module}.py in the submission")
+                values = {f.qualname: [missing] * len(calls) for f, calls in work}
             else:
-                values = runner.run_calls(function, [call for c in mine for call in c.calls])
-            pending.append(judging.submit(judge_function, mine, values))
+                values = runner.run_module(module, work)
+            for function, _ in work:
+                pending.append(judging.submit(judge_function, by_function[function.qualname],
+                                              values[function.qualname]))
         return [result for future in pending for result in future.result()]
 
 

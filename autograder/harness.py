@@ -24,6 +24,7 @@ import os
 import sys
 import traceback
 import types
+from itertools import islice
 from typing import Any, Callable
 
 import numpy as np
@@ -35,9 +36,11 @@ Send = Callable[[dict], None]
 
 
 def run_job(job: dict, send: Send) -> None:
-    """Entry point in the child: job = {"module", "function", "broken", "calls"} or
-    {"imports": [modules], "broken": [...]} for the import probe."""
+    """Entry point in the child: job = {"module", "broken", "calls"} where each call names its
+    function (one child serves a module's functions in turn), or {"imports": [modules],
+    "broken": [...]} for the import probe."""
     workdir = os.getcwd()
+    preloaded = len(sys.modules)  # modules imported from here on are the student's (or theirs)
     finder = PartModuleFinder(workdir, set(job.get("broken", ())), send)
     sys.meta_path.insert(0, finder)
     if "imports" in job:
@@ -50,16 +53,21 @@ def run_job(job: dict, send: Send) -> None:
     if module is None:
         send({"event": "done"})
         return
-    function = getattr(module, job["function"], None)
+    swaps, current, function = Swaps(), None, None
+    state = SharedState(workdir, preloaded)
     for call in job["calls"]:
-        i = call["i"]
+        i, name = call["i"], call["function"]
         send({"event": "call", "i": i})
+        if name != current:  # the next function starts from the state after import, its callees swapped
+            swaps.undo()
+            state.restore()
+            current, function = name, getattr(module, name, None)
+            if callable(function):
+                swaps.substitute_callees(function, f"{job['module']}.{name}", workdir, preloaded)
         if not callable(function):
             send({"event": "error", "i": i, "kind": "missing_function",
-                  "message": f"{job['module']}.py defines no function {job['function']}"})
+                  "message": f"{job['module']}.py defines no function {name}"})
             continue
-        if i == 0:
-            substitute_callees(function, f"{job['module']}.{job['function']}", workdir)
         send(observe(function, i, call))
     send({"event": "done"})
 
@@ -138,23 +146,76 @@ def describe_import_failure(name: str, error: BaseException) -> tuple[str, str]:
     return "import_error", f"importing {name}.py raised:\n{student_traceback(error)}"
 
 
-def substitute_callees(under_test: Callable, qualname: str, workdir: str) -> None:
-    """Rebind every other graded function, however the student reached it (`from losses import
-    softmax`, `import losses`, `from losses import *`, an alias), to the reference version."""
-    originals = {}
-    for f in FUNCTIONS:
-        module = sys.modules.get(f.module)
-        fn = getattr(module, f.name, None) if module else None
-        if fn is not None and fn is not under_test and f.qualname != qualname:
-            originals[id(fn)] = reference.GRADED[f.module][f.name]
-            setattr(module, f.name, reference.GRADED[f.module][f.name])
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None) or ""
-        if not path.startswith(workdir):
-            continue
-        for key, value in list(vars(module).items()):
-            if id(value) in originals and value is not under_test:
-                setattr(module, key, originals[id(value)])
+class SharedState:
+    """What one function could change for the next one in the same child, put back before each:
+    the globals of the student's modules and of numpy, torch and math (rebinding np.exp, say),
+    numpy's error handling and global random state, and torch's default dtype, grad mode and seed.
+    (A child per function would need no such care, but a fork of the fork server costs ~15 ms.)"""
+
+    SHARED = ("builtins", "math", "numpy", "numpy.random", "numpy.linalg", "torch", "torch.nn",
+              "torch.nn.functional")
+
+    def __init__(self, workdir: str, preloaded: int) -> None:
+        import torch
+
+        newest = list(islice(reversed(sys.modules.values()), len(sys.modules) - preloaded))
+        students = [m for m in newest if (getattr(m, "__file__", None) or "").startswith(workdir)]
+        self.dicts = [(vars(m), dict(vars(m))) for m in students + [sys.modules[n] for n in self.SHARED]]
+        self.numpy_errors = np.geterr()
+        self.numpy_random = np.random.get_state()
+        self.torch_state = (torch.get_default_dtype(), torch.is_grad_enabled(), torch.random.get_rng_state())
+
+    def restore(self) -> None:
+        import torch
+
+        for namespace, saved in self.dicts:
+            for key in [k for k in namespace if k not in saved]:
+                del namespace[key]
+            for key, value in saved.items():
+                if namespace.get(key, saved) is not value:
+                    namespace[key] = value
+        np.seterr(**self.numpy_errors)
+        np.random.set_state(self.numpy_random)
+        dtype, grad, rng_state = self.torch_state
+        torch.set_default_dtype(dtype)
+        torch.set_grad_enabled(grad)
+        torch.random.set_rng_state(rng_state)
+
+
+class Swaps:
+    """The callee substitutions for one function under test, undone before the next one."""
+
+    def __init__(self) -> None:
+        self.done: list[tuple[object, str, object]] = []
+
+    def substitute_callees(self, under_test: Callable, qualname: str, workdir: str, preloaded: int) -> None:
+        """Rebind every other graded function, however the student reached it (`from losses
+        import softmax`, `import losses`, `from losses import *`, an alias), to the reference."""
+        replacement = {}
+        for f in FUNCTIONS:
+            module = sys.modules.get(f.module)
+            fn = getattr(module, f.name, None) if module else None
+            if fn is not None and fn is not under_test and f.qualname != qualname:
+                replacement[id(fn)] = reference.GRADED[f.module][f.name]
+                self.rebind(module, f.name, reference.GRADED[f.module][f.name])
+        # Only modules imported after the preload can be the student's: reading just those keeps
+        # the child from touching (and so copying) the fork server's memory for a thousand others.
+        newest = list(islice(reversed(sys.modules.values()), len(sys.modules) - preloaded))
+        for module in newest:
+            if not (getattr(module, "__file__", None) or "").startswith(workdir):
+                continue
+            for key, value in list(vars(module).items()):
+                if id(value) in replacement and value is not under_test:
+                    self.rebind(module, key, replacement[id(value)])
+
+    def rebind(self, module: object, key: str, value: object) -> None:
+        self.done.append((module, key, getattr(module, key)))
+        setattr(module, key, value)
+
+    def undo(self) -> None:
+        for module, key, original in reversed(self.done):
+            setattr(module, key, original)
+        self.done.clear()
 
 
 def observe(function: Callable, i: int, call: dict) -> dict:

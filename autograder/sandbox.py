@@ -30,8 +30,8 @@ import stat
 import subprocess
 import sys
 import time
-import warnings
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path

@@ -22,7 +22,6 @@ from datetime import datetime
 from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING
 
-
 # Re-exported: the loader's callers name parts and functions through this module too.
 from autograder.contract import GRADED_FUNCTIONS, PART_MODULES
 

@@ -191,3 +191,21 @@ def test_grading_is_deterministic(grade_folder):
     first, second = grade_folder(bob), grade_folder(bob)
     assert [(r.name, r.score, r.status, r.feedback) for r in first.results] == \
            [(r.name, r.score, r.status, r.feedback) for r in second.results]
+
+
+def test_a_function_that_sabotages_shared_state_costs_only_itself(grade_folder, tmp_path):
+    """One child serves a module's functions in turn: what softmax changes must not reach the rest."""
+    report = grade_folder(hostile(tmp_path, losses="""
+        import math
+        import torch
+        def softmax(logits):
+            np.exp = lambda x: 0 * x           # rebinding numpy's own names
+            np.seterr(all="raise")
+            math.log = None
+            torch.set_default_dtype(torch.float32)
+            torch.set_grad_enabled(False)
+            globals()["log_softmax"] = lambda z: z   # and the module's own
+            np.random.seed(123)
+            return np.zeros(np.shape(logits))
+    """))
+    expect_only(report, {"losses.softmax": 0})

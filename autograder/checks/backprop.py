@@ -8,7 +8,13 @@ import numpy as np
 
 from autograder import reference
 from autograder.checks import Call, Check
-from autograder.checks.judges import Objective, agrees_with_finite_differences, all_of, calls_with, matches_reference
+from autograder.checks.judges import (
+    Objective,
+    agrees_with_finite_differences,
+    all_of,
+    calls_with,
+    matches_reference,
+)
 
 rng = np.random.default_rng(201)
 

@@ -14,10 +14,23 @@ import torch
 
 from autograder import numerics, reference
 from autograder.checks import Call, Check, Judge, Verdict
-from autograder.checks.judges import (Objective, agrees_with_finite_differences, calls_with,
-                                      describe_call, matches_reference)
-from autograder.hints import (CONSTANT, DEFAULT_SEED, FLOAT32, IGNORES_SEED, TOO_LARGE, TRANSPOSED, UNSEEDED,
-                              WEIGHTS)
+from autograder.checks.judges import (
+    Objective,
+    agrees_with_finite_differences,
+    calls_with,
+    describe_call,
+    matches_reference,
+)
+from autograder.hints import (
+    CONSTANT,
+    DEFAULT_SEED,
+    FLOAT32,
+    IGNORES_SEED,
+    TOO_LARGE,
+    TRANSPOSED,
+    UNSEEDED,
+    WEIGHTS,
+)
 
 rng = np.random.default_rng(401)
 

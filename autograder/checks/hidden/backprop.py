@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks import Check
-from autograder.checks.backprop import (cross_entropy_grad_fd, tiny_backward_agrees, tiny_backward_fd, tiny_cache,
-                                       tiny_forward_agrees)
+from autograder.checks.backprop import (
+                                       cross_entropy_grad_fd,
+                                       tiny_backward_agrees,
+                                       tiny_backward_fd,
+                                       tiny_cache,
+                                       tiny_forward_agrees,
+)
 from autograder.checks.judges import calls_with, matches_reference
 
 rng = np.random.default_rng(9201)

@@ -6,8 +6,13 @@ import numpy as np
 
 from autograder.checks import Call, Check
 from autograder.checks.judges import calls_with, matches_reference
-from autograder.checks.rnn import (backward_agrees_with_finite_differences, defaults_to_seed_zero, forward_agrees,
-                                   float64_arrays, rnn_lm)
+from autograder.checks.rnn import (
+    backward_agrees_with_finite_differences,
+    defaults_to_seed_zero,
+    float64_arrays,
+    forward_agrees,
+    rnn_lm,
+)
 
 rng = np.random.default_rng(9401)
 R = rnn_lm(13, 2, 6, rng)  # V = 13, d = 2, H = 6

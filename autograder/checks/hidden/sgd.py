@@ -6,7 +6,14 @@ import numpy as np
 
 from autograder.checks import Check
 from autograder.checks.judges import Rng, calls_with
-from autograder.checks.sgd import follows_the_rng, sgd_calls, steps_in_place, train_tiny_agrees, training_calls, trains_like_torch
+from autograder.checks.sgd import (
+    follows_the_rng,
+    sgd_calls,
+    steps_in_place,
+    train_tiny_agrees,
+    training_calls,
+    trains_like_torch,
+)
 
 rng = np.random.default_rng(9301)
 
