@@ -1,0 +1,49 @@
+"""The bundled example students (what `make grade` shows) get exactly the grades they deserve."""
+
+from __future__ import annotations
+
+from conftest import ROOT, full_marks, scores_by_function
+
+EXAMPLES = ROOT / "examples" / "submissions"
+
+
+def test_alice_correct_but_different_gets_full_marks(grade_folder):
+    """Loops, log-sum-exp by hand, NumPy scalars and 0-d arrays returned, extra cache keys,
+    `from backprop import *`: all within the contract."""
+    report = grade_folder(EXAMPLES / "alice_correct")
+    assert scores_by_function(report) == full_marks()
+
+
+def test_bob_loses_points_exactly_where_his_bugs_are(grade_folder):
+    report = grade_folder(EXAMPLES / "bob_typical_bugs")
+    scores = scores_by_function(report)
+    buggy = {"losses.softmax", "backprop.tiny_backward", "sgd.sgd_step", "rnn.sequence_loss", "rnn.rnn_backward"}
+    assert {f: s for f, s in scores.items() if f not in buggy} == \
+           {f: p for f, p in full_marks().items() if f not in buggy}
+    assert scores["losses.softmax"] == 3.5          # only the ±1e4 check fails
+    assert scores["rnn.sequence_loss"] == 0 and scores["sgd.sgd_step"] == 0.5  # grads left alone
+    assert scores["backprop.tiny_backward"] == 0    # dL/dw2 wrong in every check
+    statuses = {r.status for r in report.results if r.function == "rnn.rnn_backward"}
+    assert statuses == {"not attempted"}
+    hints = "\n".join(r.feedback for r in report.results if r.status == "failed")
+    assert "subtract the maximum" in hints and "in place" in hints and "off-by-one" in hints
+
+
+def test_carol_half_done_scores_her_finished_parts(grade_folder):
+    scores = scores_by_function(grade_folder(EXAMPLES / "carol_half_done"))
+    done = {f: p for f, p in full_marks().items() if f.split(".")[0] in ("losses", "backprop")}
+    assert {f: scores[f] for f in done} == done
+    assert scores["sgd.sgd_step"] == 5
+    assert sum(scores.values()) == 55
+
+
+def test_dave_crashes_and_hangs_cost_only_those_functions(grade_folder):
+    report = grade_folder(EXAMPLES / "dave_crashes")
+    scores = scores_by_function(report)
+    assert scores["losses.square_loss"] == 5 and sum(scores.values()) == 5
+    status = {r.function: r.status for r in report.results}
+    assert status["losses.softmax"] == "timed out"
+    assert status["losses.log_softmax"] == "crashed" and status["losses.cross_entropy"] == "crashed"
+    syntax = next(r for r in report.results if r.function == "backprop.tiny_forward")
+    assert syntax.status == "crashed" and "backprop.py:4" in syntax.feedback
+    assert status["sgd.sgd_step"] == "not attempted"  # no sgd.py
