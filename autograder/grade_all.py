@@ -526,7 +526,6 @@ def _write_student(reports: Path, row: Any) -> None:
 
 def grade_all(submissions: Path, reports: Path, options: Options, console: Any = None) -> list[Any]:
     """Grade every submission into `reports`; returns the gradebook rows."""
-    from rich.console import Console
 
     from autograder.checks import load_checks
     from autograder.report.gradebook import (
@@ -536,9 +535,10 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
         write_gradebook,
     )
     from autograder.report.html import write_summary_html
+    from autograder.report.terminal import wide_console
     from autograder.sandbox import Limits
 
-    console = console or Console()
+    console = console or wide_console()
     start = time.monotonic()
     submissions, reports = Path(submissions), Path(reports)
     reports.mkdir(parents=True, exist_ok=True)
