@@ -526,7 +526,6 @@ def _write_student(reports: Path, row: Any) -> None:
 
 def grade_all(submissions: Path, reports: Path, options: Options, console: Any = None) -> list[Any]:
     """Grade every submission into `reports`; returns the gradebook rows."""
-
     from autograder.checks import load_checks
     from autograder.report.gradebook import (
         Row,

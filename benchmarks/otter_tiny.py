@@ -74,6 +74,7 @@ TESTS = {
 }
 
 OURS = '''\
+import json
 import sys
 from autograder.checks import load_checks
 from autograder.grade import grade
@@ -83,7 +84,7 @@ with Sandbox() as sandbox:
     checks = [c for c in load_checks() if c.function in ("losses.softmax", "losses.square_loss")]
     report = grade(sys.argv[1], sandbox=sandbox, checks=checks)
 print(json.dumps([sum(r.score for r in report.results), sum(r.points for r in report.results)]))
-'''.replace("import sys\n", "import json\nimport sys\n", 1)
+'''
 
 
 class StepFailed(Exception):
@@ -94,17 +95,16 @@ class StepFailed(Exception):
 
 
 def _why(proc: subprocess.CompletedProcess) -> str:
-    """The error's own line: the last exception line of a traceback, else the first line of output."""
-    lines = [line.strip() for line in (proc.stderr + "\n" + proc.stdout).splitlines() if line.strip()]
-    lines = [line for line in lines if "Kernel is running over TCP without encryption" not in line]
-    if any(line.startswith("Traceback (most recent call last)") for line in lines):
-        errors = [line for line in lines if not line.startswith(("File ", "^", "~", "Traceback"))
-                  and ("Error" in line.split(":", 1)[0] or "Exception" in line.split(":", 1)[0]
-                       or line.split(":", 1)[0].rsplit(".", 1)[-1][:1].isupper() and ":" in line)]
-        if errors:
-            return errors[-1]
+    """The error's own line: the exception line ending a traceback, else the first line that says error."""
+    lines = [line for line in (proc.stderr + "\n" + proc.stdout).splitlines()
+             if line.strip() and "Kernel is running over TCP without encryption" not in line]
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    if starts:
+        tail = [line for line in lines[starts[-1] + 1:] if not line[:1].isspace()]
+        if tail:
+            return tail[-1].strip()
     why = next((line for line in lines if "error" in line.lower()), lines[0] if lines else "")
-    return why or f"exit status {proc.returncode} and no output"
+    return why.strip() or f"exit status {proc.returncode} and no output"
 
 
 def _run(step: str, cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -187,7 +187,7 @@ def _ours(tmp: Path) -> tuple[float, str]:
         got, out_of = json.loads(proc.stdout.strip().splitlines()[-1])
         return f"{_points(got)}/{_points(out_of)}"
 
-    return _timed("ours", [sys.executable, "-c", OURS, str(submission)], ROOT, score)
+    return _timed("grading", [sys.executable, "-c", OURS, str(submission)], ROOT, score)
 
 
 def otter_seconds(exe: str) -> str:
