@@ -121,14 +121,22 @@ def same_values(first: dict[str, np.ndarray], second: dict[str, np.ndarray], nam
     return [k for k in names if first[k].shape == second[k].shape and np.array_equal(first[k], second[k])]
 
 
-def seeded(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
-    """Calls 0 and 1 share a seed and must agree; call 2 has another seed and must differ in every weight matrix."""
+def every_parameter_dict(calls: Sequence[Call], values: Sequence[Any]) -> tuple[list[dict[str, np.ndarray]], Verdict | None]:
+    """The parameter arrays of each init_rnn_params result, or the verdict on the first that is not such a dict."""
     arrays = []
     for call, value in zip(calls, values):
         found, problem = parameter_arrays(value)
         if problem:
-            return Verdict(False, several_calls("rnn.init_rnn_params", [call], problem))
+            return [], Verdict(False, several_calls("rnn.init_rnn_params", [call], problem))
         arrays.append(found)
+    return arrays, None
+
+
+def seeded(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
+    """Calls 0 and 1 share a seed and must agree; call 2 has another seed and must differ in every weight matrix."""
+    arrays, failed = every_parameter_dict(calls, values)
+    if failed:
+        return failed
     names = list(parameter_shapes(1, 1, 1))
     unequal = [k for k in names if k not in same_values(arrays[0], arrays[1], names)]
     if unequal:
@@ -145,12 +153,9 @@ def seeded(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
 
 def defaults_to_seed_zero(calls: Sequence[Call], values: Sequence[Any]) -> Verdict:
     """Call 0 leaves seed out, calls 1 and 2 pass seed=0: all three the same parameters."""
-    arrays = []
-    for call, value in zip(calls, values):
-        found, problem = parameter_arrays(value)
-        if problem:
-            return Verdict(False, several_calls("rnn.init_rnn_params", [call], problem))
-        arrays.append(found)
+    arrays, failed = every_parameter_dict(calls, values)
+    if failed:
+        return failed
     names = list(parameter_shapes(1, 1, 1))
     for (i, j), text, hint in (((1, 2), "the same seed gave different values of", UNSEEDED),
                                ((0, 1), "leaving seed out gave other values than seed=0 of", DEFAULT_SEED)):
