@@ -83,7 +83,7 @@ from autograder.sandbox import Sandbox
 with Sandbox() as sandbox:
     checks = [c for c in load_checks() if c.function in ("losses.softmax", "losses.square_loss")]
     report = grade(sys.argv[1], sandbox=sandbox, checks=checks)
-print(json.dumps([sum(r.score for r in report.results), sum(r.points for r in report.results)]))
+print(json.dumps([sum(r.score for r in report.results), sum(r.max_score for r in report.results)]))
 '''
 
 

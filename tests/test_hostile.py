@@ -209,3 +209,13 @@ def test_a_function_that_sabotages_shared_state_costs_only_itself(grade_folder, 
             return np.zeros(np.shape(logits))
     """))
     expect_only(report, {"losses.softmax": 0})
+
+
+def test_a_module_that_hangs_at_import_costs_only_its_own_functions(grade_folder, tmp_path):
+    folder = hostile(tmp_path)
+    rnn = folder / "rnn.py"
+    rnn.write_text("while True:\n    pass\n" + rnn.read_text())
+    report = grade_folder(folder)
+    expect_only(report, {f: 0 for f in full_marks() if f.startswith("rnn.")})
+    assert {r.status for r in report.results if r.function.startswith("rnn.")} == {"timed out"}
+    assert all("importing rnn.py" in r.feedback for r in report.results if r.function.startswith("rnn."))
