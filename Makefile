@@ -44,3 +44,10 @@ gradescope: $(STAMP)
 # plugin; never solutions/ or hidden checks) and dist/student-release.zip.
 release: $(STAMP)
 	$(PY) -m autograder release
+
+# The speed and memory targets (benchmarks/bench.py), plus otter-grader side by side when it can be
+# installed into .bench/otter-venv (skipped, not fatal, offline). otter runs submissions in a Jupyter
+# kernel of its own Python, and otter-grader does not pull in ipykernel, hence the second package.
+bench: $(STAMP)
+	-test -x .bench/otter-venv/bin/otter || ($(PYTHON) -m venv .bench/otter-venv && .bench/otter-venv/bin/pip install --quiet otter-grader ipykernel)
+	OTTER=$$(ls .bench/otter-venv/bin/otter 2>/dev/null) $(PY) benchmarks/bench.py

@@ -157,9 +157,12 @@ def otter() -> str:
     exe = os.environ.get("OTTER") or shutil.which("otter")
     if not exe:
         return "not installed (set OTTER=/path/to/otter to include it)"
-    from otter_tiny import otter_seconds
+    try:
+        from otter_tiny import otter_seconds
 
-    return otter_seconds(exe)
+        return otter_seconds(exe)
+    except Exception as error:  # noqa: BLE001 -- informative only: never fail the benchmark on it
+        return f"comparison failed: {type(error).__name__}: {error}"
 
 
 def main() -> int:

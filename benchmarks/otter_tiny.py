@@ -109,7 +109,7 @@ def _why(proc: subprocess.CompletedProcess) -> str:
 
 def _run(step: str, cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
     try:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT_S)
+        proc = subprocess.run(cmd, check=False, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise StepFailed(step, f"no answer after {TIMEOUT_S} s") from None
     except OSError as error:
@@ -205,5 +205,5 @@ def otter_seconds(exe: str) -> str:
                 return f"otter run {otter_s:.1f} s (score {otter_score}), but ours {error}"
         return (f"otter run {otter_s:.1f} s (score {otter_score}) vs ours {ours_s:.1f} s "
                 f"(score {ours_score}) on softmax + square_loss, cold, median of 3")
-    except Exception as error:  # never let the comparison break the benchmark
+    except Exception as error:  # noqa: BLE001 -- never let the comparison break the benchmark
         return f"comparison failed: {type(error).__name__}: {error}"
