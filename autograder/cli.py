@@ -9,12 +9,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _stubs(args: argparse.Namespace) -> int:
+    from autograder.notebook import NOTEBOOK_NAME, write_notebook
     from autograder.stubs import write_stubs
 
     for path in write_stubs(args.solutions, args.assignment):
         print(f"wrote {path}")
-    from autograder.notebook import NOTEBOOK_NAME, write_notebook
-
     print(f"wrote {write_notebook(args.assignment / NOTEBOOK_NAME, args.solutions)}")
     return 0
 
