@@ -45,14 +45,6 @@ def as_float64(value: Any) -> np.ndarray:
     return np.array(array, dtype=np.float64, copy=True)  # base class, owned, writable
 
 
-def as_float(value: Any) -> float:
-    """A float from a scalar observation (a float, a NumPy scalar or a 0-d / size-1 array)."""
-    array = as_float64(value)
-    if array.size != 1:
-        raise NotNumeric(f"expected a single number, got an array of shape {array.shape}")
-    return float(array.reshape(()))
-
-
 def describe(value: Any) -> str:
     """A short description of an observation for feedback: its type and shape."""
     if isinstance(value, np.ndarray):
@@ -144,10 +136,3 @@ def sampled_coordinates(shape: tuple[int, ...], count: int, rng: np.random.Gener
     size = int(np.prod(shape))
     flat = np.arange(size) if size <= count else rng.choice(size, size=count, replace=False)
     return [tuple(int(i) for i in np.unravel_index(k, shape)) for k in np.sort(flat)]
-
-
-def basis(shape: tuple[int, ...], index: tuple[int, ...]) -> np.ndarray:
-    """The one-hot direction e_index of the given shape."""
-    e = np.zeros(shape)
-    e[index] = 1.0
-    return e
