@@ -26,6 +26,7 @@ class GradeReport:
     results: list[CheckResult]
     execution_time: float = 0.0
     metadata: dict[str, Any] = field(default_factory=dict)
+    output: dict[str, str] = field(default_factory=dict)  # what the code printed, per module (capped)
 
 
 def judge_check(check: Check, values: Sequence[Any]) -> CheckResult:
@@ -56,8 +57,10 @@ def judge_function(checks: Sequence[Check], values: Sequence[Any]) -> list[Check
     return results
 
 
-def grade_submission(submission: Submission, sandbox: Sandbox, checks: Sequence[Check]) -> list[CheckResult]:
-    """Every check's result for a loaded submission, one child per part module (more after a crash).
+def grade_submission(submission: Submission, sandbox: Sandbox, checks: Sequence[Check]
+                     ) -> tuple[list[CheckResult], dict[str, str]]:
+    """Every check's result for a loaded submission, one child per part module (more after a
+    crash), and what the student's code printed.
 
     A thread judges each module's functions while the next module runs in its child, so the
     grader's torch work overlaps the student's."""
@@ -78,7 +81,7 @@ def grade_submission(submission: Submission, sandbox: Sandbox, checks: Sequence[
             for function, _ in work:
                 pending.append(judging.submit(judge_function, by_function[function.qualname],
                                               values[function.qualname]))
-        return [result for future in pending for result in future.result()]
+        return [result for future in pending for result in future.result()], runner.output
 
 
 def grade(path: Path, *, limits: Limits = Limits(), include_hidden: bool = True,
@@ -91,9 +94,9 @@ def grade(path: Path, *, limits: Limits = Limits(), include_hidden: bool = True,
     try:
         with tempfile.TemporaryDirectory(prefix="nlm-grade-") as tmp:
             submission = load_submission(Path(path), Path(tmp))
-            results = grade_submission(submission, sandbox, checks)
+            results, output = grade_submission(submission, sandbox, checks)
     finally:
         if owned:
             sandbox.close()
     return GradeReport(str(path), submission.kind, list(submission.messages), results,
-                       round(time.monotonic() - start, 3))
+                       round(time.monotonic() - start, 3), output=output)

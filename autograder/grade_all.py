@@ -278,7 +278,7 @@ def report_from_dict(data: dict[str, Any]) -> Any:
 
     return GradeReport(data["submission"], data["kind"], list(data["messages"]),
                        [CheckResult(**r) for r in data["results"]], data.get("execution_time", 0.0),
-                       dict(data.get("metadata") or {}))
+                       dict(data.get("metadata") or {}), dict(data.get("output") or {}))
 
 
 def load_cached(path: Path, key: str, parts: dict[str, Any] | None = None) -> tuple[Any | None, str]:

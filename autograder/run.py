@@ -56,6 +56,7 @@ def wire(value: Any) -> Any:
 
 
 MAX_TIMEOUTS = 2
+OUTPUT_CAP = 4000  # characters of a module's printed output kept for the report
 PENDING = object()  # a call not answered yet (None is a value a function may return)
 
 
@@ -65,12 +66,22 @@ class Runner:
     def __init__(self, sandbox: Sandbox, workdir: Path) -> None:
         self.sandbox, self.workdir = sandbox, workdir
         self.broken: dict[str, Failure] = {}
+        self.output: dict[str, str] = {}  # what the student's code printed, per module, capped
+
+    def _run_job(self, label: str, job: dict) -> RunResult:
+        result = self.sandbox.run(self.workdir, job)
+        printed = self.output.get(label, "") + result.stdout + result.stderr
+        if len(printed) > OUTPUT_CAP or result.output_truncated:
+            printed = printed[:OUTPUT_CAP].rstrip("\n") + "\n[... more output, not kept]\n"
+        if printed:
+            self.output[label] = printed
+        return result
 
     def probe_imports(self, modules: Sequence[str] = PART_MODULES) -> dict[str, Failure]:
         """Import every part module once; returns (and remembers) the ones that failed."""
         pending = [m for m in modules if m not in self.broken]
         while pending:
-            result = self.sandbox.run(self.workdir, {"imports": pending, "broken": sorted(self.broken)})
+            result = self._run_job("import", {"imports": pending, "broken": sorted(self.broken)})
             open_modules: list[str] = []
             settled: set[str] = set()
             for msg in result.messages:
@@ -122,7 +133,7 @@ class Runner:
                    "calls": [{"i": i, "function": calls[i][0].name, "probe": calls[i][1].probe,
                               "args": wire(calls[i][1].args), "kwargs": wire(calls[i][1].kwargs)}
                              for i in remaining]}
-            result = self.sandbox.run(self.workdir, job)
+            result = self._run_job(module, job)
             started: int | None = None
             for msg in result.messages:
                 event = msg.get("event") if isinstance(msg, dict) else None

@@ -173,7 +173,9 @@ def test_fake_results_printed_or_written_do_not_reach_the_report(tmp_path):
     jsonschema.validate(data, schema())
     assert data["score"] == pytest.approx(105.0)
     assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
-    assert '"score": 999' not in done.stdout
+    # The printed fake is shown only as the code's output, behind a margin, never as a report line.
+    shown = [line for line in done.stdout.splitlines() if '"score": 999' in line]
+    assert shown and all(line.startswith("  | ") for line in shown)
 
 
 def test_killing_the_fork_server_costs_only_that_function(grade_folder, tmp_path):
@@ -219,3 +221,18 @@ def test_a_module_that_hangs_at_import_costs_only_its_own_functions(grade_folder
     expect_only(report, {f: 0 for f in full_marks() if f.startswith("rnn.")})
     assert {r.status for r in report.results if r.function.startswith("rnn.")} == {"timed out"}
     assert all("importing rnn.py" in r.feedback for r in report.results if r.function.startswith("rnn."))
+
+
+def test_printed_output_is_kept_capped_and_never_in_results_json(grade_folder, tmp_path):
+    report = grade_folder(hostile(tmp_path, losses="""
+        print("hello from losses at import")
+        _square_loss = square_loss
+        def square_loss(y, o):
+            print("y" * 10_000_000)
+            return _square_loss(y, o)
+    """))
+    expect_only(report, {})
+    printed = report.output["losses"]
+    assert "hello from losses at import" in printed and "more output, not kept" in printed
+    assert len(printed) < 5000
+    assert "hello from losses" not in json.dumps(results_json(report))

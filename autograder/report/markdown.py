@@ -61,4 +61,8 @@ def feedback_markdown(report: GradeReport, student: str | None = None, *, status
                 lines += [fenced(r.feedback), ""]
     elif report.results:
         lines += ["Every check passed.", ""]
+    if report.output:
+        lines += ["## What your code printed", ""]
+        for module, text in report.output.items():
+            lines += [f"`{cell(module)}`", "", fenced(text), ""]
     return "\n".join(lines)

@@ -51,3 +51,6 @@ def print_report(report: GradeReport, console: Console | None = None) -> None:
         console.print(f"[bold red]✗ {r.name}[/] [dim]({r.status}, 0/{r.max_score:g})[/]", highlight=False)
         console.print(r.feedback, markup=False, highlight=False)
         console.print()
+    for module, text in report.output.items():  # behind a margin: it can never pass for a report line
+        console.rule(f"what the student's code printed ({module}.py), capped")
+        console.print("\n".join(f"  | {line}" for line in text.splitlines()), markup=False, highlight=False)
