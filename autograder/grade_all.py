@@ -326,38 +326,16 @@ def placeholder_report(checks: Sequence[Any], submission: str, kind: str, status
 
 def grade_task(task: dict[str, Any], sandbox: Any, checks: Sequence[Any]) -> dict[str, Any]:
     """Grade one submission in this worker; never raises (an exception becomes {"error": ...})."""
-    from autograder.contract import PART_MODULES
     from autograder.grade import grade
 
-    path = Path(task["path"])
     options = task["options"]
     try:
-        with tempfile.TemporaryDirectory(prefix="nlm-grade-all-") as tmp:
-            script = path.is_file() and path.suffix.lower() == ".py" and path.stem not in PART_MODULES
-            target = _script_as_notebook(path, Path(tmp)) if script else path
-            report = grade(target, limits=sandbox.limits, include_hidden=options["include_hidden"],
-                           sandbox=sandbox, checks=checks)
-            if script:
-                note = (f"{path.name}: graded as one script holding every part "
-                        "(only its imports, definitions and constants are kept)")
-                report.messages = [note] + [
-                    m.replace("notebook: ", f"{path.name}: ").replace(" (cell 1)", "") for m in report.messages
-                    if not m.startswith("notebook: no answer cells are marked")]
+        report = grade(Path(task["path"]), limits=sandbox.limits, include_hidden=options["include_hidden"],
+                       sandbox=sandbox, checks=checks)
         return {"id": task["id"], "report": report_to_dict(report)}
     except Exception as error:  # noqa: BLE001 - one broken submission must not stop the batch
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
         return {"id": task["id"], "error": detail, "traceback": traceback.format_exc()}
-
-
-def _script_as_notebook(path: Path, tmp: Path) -> Path:
-    """A lone student.py holding every part: graded like a one-cell notebook (definitions only)."""
-    import nbformat
-
-    with open(path, "rb") as file:
-        source = file.read(5 * 2**20 + 1).decode("utf-8", errors="replace")
-    target = tmp / f"{path.stem}.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), str(target))
-    return target
 
 
 def _worker_main(conn: Any, options: dict[str, Any]) -> None:

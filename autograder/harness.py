@@ -53,8 +53,9 @@ def run_job(job: dict, send: Send) -> None:
     if module is None:
         send({"event": "done"})
         return
+    students = student_modules(workdir, preloaded)
     swaps, current, function = Swaps(), None, None
-    state = SharedState(workdir, preloaded)
+    state = SharedState(students)
     for call in job["calls"]:
         i, name = call["i"], call["function"]
         send({"event": "call", "i": i})
@@ -63,7 +64,7 @@ def run_job(job: dict, send: Send) -> None:
             state.restore()
             current, function = name, getattr(module, name, None)
             if callable(function):
-                swaps.substitute_callees(function, f"{job['module']}.{name}", workdir, preloaded)
+                swaps.substitute_callees(function, f"{job['module']}.{name}", students)
         if not callable(function):
             send({"event": "error", "i": i, "kind": "missing_function",
                   "message": f"{job['module']}.py defines no function {name}"})
@@ -146,6 +147,14 @@ def describe_import_failure(name: str, error: BaseException) -> tuple[str, str]:
     return "import_error", f"importing {name}.py raised:\n{student_traceback(error)}"
 
 
+def student_modules(workdir: str, preloaded: int) -> list[types.ModuleType]:
+    """The modules loaded from the submission folder. Only modules imported after the preload
+    can be, and reading just those keeps the child from touching (and so copying) the fork
+    server's memory for a thousand others."""
+    newest = islice(reversed(sys.modules.values()), len(sys.modules) - preloaded)
+    return [m for m in newest if (getattr(m, "__file__", None) or "").startswith(workdir)]
+
+
 class SharedState:
     """What one function could change for the next one in the same child, put back before each:
     the globals of the student's modules and of numpy, torch and math (rebinding np.exp, say),
@@ -155,11 +164,9 @@ class SharedState:
     SHARED = ("builtins", "math", "numpy", "numpy.random", "numpy.linalg", "torch", "torch.nn",
               "torch.nn.functional")
 
-    def __init__(self, workdir: str, preloaded: int) -> None:
+    def __init__(self, students: list[types.ModuleType]) -> None:
         import torch
 
-        newest = list(islice(reversed(sys.modules.values()), len(sys.modules) - preloaded))
-        students = [m for m in newest if (getattr(m, "__file__", None) or "").startswith(workdir)]
         self.dicts = [(vars(m), dict(vars(m))) for m in students + [sys.modules[n] for n in self.SHARED]]
         self.numpy_errors = np.geterr()
         self.numpy_random = np.random.get_state()
@@ -188,7 +195,7 @@ class Swaps:
     def __init__(self) -> None:
         self.done: list[tuple[object, str, object]] = []
 
-    def substitute_callees(self, under_test: Callable, qualname: str, workdir: str, preloaded: int) -> None:
+    def substitute_callees(self, under_test: Callable, qualname: str, students: list[types.ModuleType]) -> None:
         """Rebind every other graded function, however the student reached it (`from losses
         import softmax`, `import losses`, `from losses import *`, an alias), to the reference."""
         replacement = {}
@@ -198,12 +205,7 @@ class Swaps:
             if fn is not None and fn is not under_test and f.qualname != qualname:
                 replacement[id(fn)] = reference.GRADED[f.module][f.name]
                 self.rebind(module, f.name, reference.GRADED[f.module][f.name])
-        # Only modules imported after the preload can be the student's: reading just those keeps
-        # the child from touching (and so copying) the fork server's memory for a thousand others.
-        newest = list(islice(reversed(sys.modules.values()), len(sys.modules) - preloaded))
-        for module in newest:
-            if not (getattr(module, "__file__", None) or "").startswith(workdir):
-                continue
+        for module in students:
             for key, value in list(vars(module).items()):
                 if id(value) in replacement and value is not under_test:
                     self.rebind(module, key, replacement[id(value)])

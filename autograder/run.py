@@ -2,8 +2,8 @@
 
 For one submission folder: first find out which part modules import (a module that is missing,
 does not parse, raises, exits or hangs at import is replaced by a stand-in for everything else),
-then run each graded function's calls in a child, restarting a fresh child after a call that
-timed out or killed it, so that a hang or crash costs only that call's check.
+then run each part module's calls in a child (its functions in turn), restarting a fresh child
+after a call that timed out or killed it, so that a hang or crash costs only that call's check.
 """
 
 from __future__ import annotations

@@ -53,8 +53,9 @@ class Submission:
     """A loaded submission.
 
     ``folder`` holds plain ``.py`` modules ready to import; ``kind`` is one of "folder",
-    "notebook", "zip", "empty" or "rejected"; ``modules`` lists which of PART_MODULES exist in
-    ``folder``; ``messages`` are student-facing notes on what was found, dropped or rejected.
+    "notebook", "script" (a lone .py holding every part), "zip", "empty" or "rejected";
+    ``modules`` lists which of PART_MODULES exist in ``folder``; ``messages`` are student-facing
+    notes on what was found, dropped or rejected.
     """
 
     folder: Path
@@ -103,8 +104,7 @@ def _load_path(path: Path, dest: Path, messages: list[str]) -> str:
         return _load_zip(path, dest, messages)
     if suffix == ".py":
         if path.stem not in PART_MODULES:
-            messages.append(f"{path.name} is not one of {_part_files()}; nothing to grade")
-            return "empty"
+            return _load_script(path, dest, messages)
         _write_file(dest / path.name, _read_file(path, MAX_FILE_BYTES))
         messages.append(f"found {path.name}")
         return "folder"
@@ -211,6 +211,21 @@ def _read_notebook(path: Path) -> nbformat.NotebookNode:
     if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
         raise _Rejected(f"{path.name} is not a readable Jupyter notebook (malformed cell list)")
     return nb
+
+
+def _load_script(path: Path, dest: Path, messages: list[str]) -> str:
+    """A lone .py other than the four part modules (student.py): one script holding every part,
+    read like a one-cell notebook, so only its imports, definitions and constants are kept."""
+    import nbformat
+
+    source = _read_file(path, MAX_FILE_BYTES).decode("utf-8", errors="replace")
+    notes: list[str] = []
+    _load_notebook(path, nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), dest, notes)
+    messages.append(f"{path.name}: graded as one script holding every part "
+                    "(only its imports, definitions and constants are kept)")
+    messages += [m.replace("notebook: ", f"{path.name}: ").replace(" (cell 1)", "") for m in notes
+                 if not m.startswith("notebook: no answer cells are marked")]
+    return "script"
 
 
 def _load_notebook(path: Path, nb: nbformat.NotebookNode, dest: Path, messages: list[str]) -> None:

@@ -125,9 +125,10 @@ def test_single_python_file(tmp_path):
     assert load(tmp_path, tmp_path / "losses.py").modules == ("losses",)
     dest = tmp_path / "other"
     dest.mkdir()
-    other = load_submission(tmp_path / "mine.py", dest)
-    assert (other.kind, other.modules) == ("empty", ())
-    assert "mine.py is not one of" in other.messages[0]
+    other = load_submission(tmp_path / "mine.py", dest)  # one script holding every part
+    assert (other.kind, other.modules) == ("script", PART_MODULES)
+    assert other.messages[0].startswith("mine.py: graded as one script holding every part")
+    assert "def softmax" in (dest / "notebook.py").read_text()
 
 
 @pytest.mark.parametrize("name", ["missing.ipynb", "report.pdf"])
