@@ -1,4 +1,8 @@
-"""Grade one submission: load -> run -> check -> score. Reports render the result."""
+"""Grade one submission: load -> isolate -> check -> score. Reports render the result.
+
+Visible checks run first, in children of their own; hidden checks run only after every visible
+check has, in other children, so nothing a visible check reports can carry a hidden input.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from autograder.checks import Check, load_checks
-from autograder.checks.judges import describe_call
-from autograder.contract import BY_QUALNAME
-from autograder.run import Failure, Runner
-from autograder.sandbox import Limits, Sandbox
-from autograder.scoring import STATUS_OF_FAILURE, CheckResult
-from autograder.submission import Submission, load_submission
+from autograder.check import Check, load_checks
+from autograder.check.feedback import describe_call
+from autograder.isolate import protocol
+from autograder.isolate.runner import Observed, Plan, Session
+from autograder.isolate.sandbox import Limits, Sandbox
+from autograder.load import Submission, load_submission
+from autograder.registry import Course, GradedFunction
+from autograder.score import CheckResult
 
 
 @dataclass
@@ -26,77 +31,87 @@ class GradeReport:
     results: list[CheckResult]
     execution_time: float = 0.0
     metadata: dict[str, Any] = field(default_factory=dict)
-    output: dict[str, str] = field(default_factory=dict)  # what the code printed, per module (capped)
+    output: dict[str, str] = field(default_factory=dict)  # what importing each module printed (capped)
 
 
-def judge_check(check: Check, values: Sequence[Any]) -> CheckResult:
-    """One check's result from its calls' values or Failures."""
+def judge_check(check: Check, observed: Sequence[Observed]) -> CheckResult:
+    """One check's result from its calls' observations."""
+    printed = protocol.capped("".join(o.printed for o in observed))
+
     def result(score: float, status: str, text: str) -> CheckResult:
-        return CheckResult(check.name, check.function, check.points, score, status, text, check.visible)
+        return CheckResult(check.name, check.function.qualname, check.points, score, status, text,
+                           check.visible, printed)
 
-    for call, value in zip(check.calls, values):
-        if isinstance(value, Failure):
-            status = STATUS_OF_FAILURE.get(value.kind, "crashed")
-            if status == "not attempted" or value.kind in ("syntax_error", "import_error", "missing_module"):
-                return result(0.0, status, value.message)
-            return result(0.0, status, f"Called {describe_call(check.function, call)}.\n{value.message}")
+    for call, seen in zip(check.calls, observed):
+        if seen.failure is not None:
+            kind, status = seen.failure.kind, seen.failure.kind.status
+            if status == "not attempted" or kind.at_import:
+                return result(0.0, status, seen.failure.message)
+            return result(0.0, status, f"Called {describe_call(check, call)}.\n{seen.failure.message}")
     try:
-        verdict = check.judge(check.calls, values)
+        verdict = check.judge(check, [seen.value for seen in observed])
     except Exception as error:  # an observation of a form the judge did not foresee
         return result(0.0, "failed", f"The result has an unexpected form ({type(error).__name__}: {error}).")
     return result(check.points if verdict.passed else 0.0, "passed" if verdict.passed else "failed",
                   verdict.feedback)
 
 
-def judge_function(checks: Sequence[Check], values: Sequence[Any]) -> list[CheckResult]:
-    """The results of one function's checks, from the values of all their calls in order."""
+def judge_function(checks: Sequence[Check], observed: Sequence[Observed]) -> list[CheckResult]:
+    """The results of one function's checks, from the observations of all their calls in order."""
     results, start = [], 0
     for check in checks:
-        results.append(judge_check(check, values[start:start + len(check.calls)]))
+        results.append(judge_check(check, observed[start:start + len(check.calls)]))
         start += len(check.calls)
     return results
 
 
-def grade_submission(submission: Submission, sandbox: Sandbox, checks: Sequence[Check]
+def grade_submission(submission: Submission, sandbox: Sandbox, checks: Sequence[Check], course: Course
                      ) -> tuple[list[CheckResult], dict[str, str]]:
-    """Every check's result for a loaded submission, one child per part module (more after a
-    crash), and what the student's code printed.
+    """Every check's result for a loaded submission, and what importing its modules printed.
 
-    A thread judges each module's functions while the next module runs in its child, so the
-    grader's torch work overlaps the student's."""
-    runner = Runner(sandbox, submission.folder)
-    if submission.modules:
-        runner.probe_imports()
-    by_function = {q: [c for c in checks if c.function == q] for q in dict.fromkeys(c.function for c in checks)}
+    A thread judges the visible checks while the hidden ones run, so the grader's torch work
+    overlaps the student's."""
+    plan = Plan(course, submission.folder, dict(submission.missing))
+    printed: dict[str, str] = {}
+    by_group: dict[bool, dict[GradedFunction, list[Check]]] = {True: {}, False: {}}
+    for check in checks:
+        by_group[check.visible].setdefault(check.function, []).append(check)
     with ThreadPoolExecutor(max_workers=1) as judging:
         pending = []
-        for module in dict.fromkeys(BY_QUALNAME[q].module for q in by_function):
-            work = [(BY_QUALNAME[q], [call for c in mine for call in c.calls])
-                    for q, mine in by_function.items() if BY_QUALNAME[q].module == module]
-            if module not in submission.modules:
-                missing = Failure("missing_module", f"not attempted: no {module}.py in the submission")
-                values = {f.qualname: [missing] * len(calls) for f, calls in work}
-            else:
-                values = runner.run_module(module, work)
-            for function, _ in work:
-                pending.append(judging.submit(judge_function, by_function[function.qualname],
-                                              values[function.qualname]))
-        return [result for future in pending for result in future.result()], runner.output
+        for visible in (True, False):
+            group = by_group[visible]
+            if not group:
+                continue
+            session = Session(sandbox, plan)
+            observed = session.run([(f, [call for c in mine for call in c.calls]) for f, mine in group.items()])
+            printed.update({m: t for m, t in session.printed.items() if visible})
+            pending += [judging.submit(judge_function, group[f], observed[f]) for f in group]
+        results = [result for future in pending for result in future.result()]
+    order = {c.name: i for i, c in enumerate(checks)}
+    return sorted(results, key=lambda r: order[r.name]), printed
 
 
-def grade(path: Path, *, limits: Limits = Limits(), include_hidden: bool = True,
+def grade(path: Path, course: Course, *, limits: Limits = Limits(), include_hidden: bool = True,
           sandbox: Sandbox | None = None, checks: Sequence[Check] | None = None) -> GradeReport:
     """Grade the submission at `path` (a folder, .py, .ipynb or .zip)."""
     start = time.monotonic()
-    checks = load_checks(include_hidden) if checks is None else checks
+    checks = load_checks(course, include_hidden) if checks is None else checks
     owned = sandbox is None
-    sandbox = sandbox or Sandbox(limits)
+    sandbox = sandbox or Sandbox(limits, preload=preload(course))
     try:
         with tempfile.TemporaryDirectory(prefix="nlm-grade-") as tmp:
-            submission = load_submission(Path(path), Path(tmp))
-            results, output = grade_submission(submission, sandbox, checks)
+            submission = load_submission(Path(path), Path(tmp), course)
+            results, output = grade_submission(submission, sandbox, checks, course)
     finally:
         if owned:
             sandbox.close()
     return GradeReport(str(path), submission.kind, list(submission.messages), results,
                        round(time.monotonic() - start, 3), output=output)
+
+
+def preload(course: Course) -> tuple[str, ...]:
+    """What the sandbox's zygote imports for this course: the engine's list and the course's
+    child-side modules (never its reference)."""
+    from autograder.isolate.sandbox import PRELOAD
+
+    return (*PRELOAD, *course.child_modules)

@@ -31,21 +31,13 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from autograder import sandbox
+from autograder.isolate import sandbox
+from autograder.isolate.sandbox import Limits, Sandbox
+from autograder.registry import Course, load_course
 from autograder.report.gradescope import write_json_atomic
-from autograder.sandbox import Limits, Sandbox
 
 DEFAULT_ROOT = Path("/autograder")
 USERS = ("student", "nobody")  # the first that exists runs student code when we are root
-
-# What the zygote imports before it forks: the sandbox's list plus, named here so that a change
-# elsewhere cannot silently break the drop, every grader module the child uses; after dropping
-# privileges it can no longer read $ROOT/source, so it must never import one lazily. (torch._dynamo
-# is left out on purpose: reference.SGD keeps the harness from importing it.)
-PRELOAD = tuple(dict.fromkeys(sandbox.PRELOAD + (
-    "autograder.harness", "autograder.reference", "autograder.contract", "autograder.protocol",
-    "numpy.random", "numpy.linalg", "numpy.fft", "torch.nn",
-)))
 
 FAILURE_OUTPUT = ("The autograder failed to grade this submission (this is not a verdict on your "
                   "code: nothing was graded). Please contact the course staff.")
@@ -70,7 +62,7 @@ def main(root: Path = DEFAULT_ROOT, *, show_stdout: bool | None = None, limits: 
         account = unprivileged_account()
         if account is not None:
             harden(root)
-        data = grade_to_results(root, account, limits)
+        data = grade_to_results(load_course(), root, account, limits)
     except BaseException:  # noqa: BLE001 - whatever happened, Gradescope gets a results file
         print("autograder: grading failed:", file=sys.stdout)
         traceback.print_exc(file=sys.stdout)
@@ -93,21 +85,23 @@ def main(root: Path = DEFAULT_ROOT, *, show_stdout: bool | None = None, limits: 
     return 0
 
 
-def grade_to_results(root: Path, account: pwd.struct_passwd | None, limits: Limits) -> dict[str, Any]:
+def grade_to_results(course: Course, root: Path, account: pwd.struct_passwd | None, limits: Limits) -> dict[str, Any]:
     names = student_names(root / "submission_metadata.json")
     user = account.pw_name if account is not None else None
     print(f"autograder: grading {root / 'submission'}" + (f" as user {user}" if user else " (no privilege drop: not root)"))
     # The zygote starts importing torch now, while this process imports the checks (torch too).
-    with Sandbox(limits, preload=PRELOAD, user=user) as box:
+    from autograder.grade import preload
+
+    with Sandbox(limits, preload=preload(course), user=user) as box:
         from autograder.grade import grade
         from autograder.report.gradescope import results_json
 
-        report = grade(root / "submission", limits=limits, include_hidden=True, sandbox=box)
+        report = grade(root / "submission", course, limits=limits, include_hidden=True, sandbox=box)
     if names:
         report.messages.insert(0, f"Graded for {names}")
     for message in report.messages:
         print(f"autograder: {message}")
-    return results_json(report)
+    return results_json(course, report)
 
 
 def unprivileged_account() -> pwd.struct_passwd | None:

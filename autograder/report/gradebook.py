@@ -8,9 +8,9 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.contract import FUNCTIONS, PARTS
 from autograder.grade import GradeReport
-from autograder.scoring import function_scores, part_scores, total
+from autograder.registry import Course
+from autograder.score import function_scores, part_scores, total
 
 ROW_STATUSES = ("graded", "error", "rejected", "empty")
 
@@ -43,21 +43,21 @@ def status_of(kind: str) -> str:
     return kind if kind in ("error", "rejected", "empty") else "graded"
 
 
-def columns() -> list[str]:
+def columns(course: Course) -> list[str]:
     return (["student_id", "name", "email", "submission", "status"]
-            + [f.qualname for f in FUNCTIONS] + list(PARTS) + ["total", "max", "note"])
+            + [f.qualname for f in course.functions] + list(course.modules) + ["total", "max", "note"])
 
 
 def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def row_values(row: Row) -> dict[str, str]:
+def row_values(course: Course, row: Row) -> dict[str, str]:
     values = {"student_id": row.student_id, "name": row.name, "email": row.email,
               "submission": row.submission, "status": row.status}
-    for s in function_scores(row.report.results):
+    for s in function_scores(course, row.report.results):
         values[s.function.qualname] = _number(s.score)
-    for part, (score, _) in part_scores(row.report.results).items():
+    for part, (score, _) in part_scores(course, row.report.results).items():
         values[part] = _number(score)
     score, max_score = total(row.report.results)
     values.update(total=_number(score), max=_number(max_score), note=" ".join(row.note.split()))
@@ -69,16 +69,16 @@ def _spreadsheet_safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def write_gradebook(rows: list[Row], path: Path) -> None:
+def write_gradebook(course: Course, rows: list[Row], path: Path) -> None:
     """gradebook.csv: one row per student, sorted by student id; written atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    numeric = {f.qualname for f in FUNCTIONS} | set(PARTS) | {"total", "max"}
+    numeric = {f.qualname for f in course.functions} | set(course.modules) | {"total", "max"}
     with open(tmp, "w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fieldnames=columns())
+        writer = csv.DictWriter(file, fieldnames=columns(course))
         writer.writeheader()
         for row in sorted(rows, key=lambda r: r.student_id):
-            values = row_values(row)
+            values = row_values(course, row)
             writer.writerow({k: v if k in numeric else _spreadsheet_safe(v) for k, v in values.items()})
     os.replace(tmp, path)
 
@@ -155,7 +155,7 @@ def _distinct_reports(rows: list[Row]) -> list[GradeReport]:
     return reports
 
 
-def class_summary(rows: list[Row]) -> ClassSummary:
+def class_summary(course: Course, rows: list[Row]) -> ClassSummary:
     """Statistics over the submissions graded without error (not the empty, rejected or failed)."""
     statuses = {s: sum(r.status == s for r in rows) for s in ROW_STATUSES}
     reports = _distinct_reports(rows)
@@ -164,9 +164,9 @@ def class_summary(rows: list[Row]) -> ClassSummary:
 
     per_function: dict[str, list] = {}
     for report in reports:
-        for s in function_scores(report.results):
+        for s in function_scores(course, report.results):
             per_function.setdefault(s.function.qualname, []).append(s)
-    for f in FUNCTIONS:
+    for f in course.functions:
         scores = per_function.get(f.qualname, [])
         top = max((s.max_score for s in scores), default=0.0)
         if not top:
@@ -186,7 +186,7 @@ def class_summary(rows: list[Row]) -> ClassSummary:
                 c.not_attempted += 1
             elif r.status != "passed":
                 c.crashed += 1
-    order = {f.qualname: i for i, f in enumerate(FUNCTIONS)}
+    order = {f.qualname: i for i, f in enumerate(course.functions)}
     summary.checks = sorted(checks.values(),
                             key=lambda c: (-c.failure_rate, -c.failed, order.get(c.function, 99), c.name))
     return summary

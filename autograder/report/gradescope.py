@@ -9,18 +9,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from autograder.contract import FUNCTIONS
 from autograder.grade import GradeReport
-from autograder.scoring import function_scores, total
+from autograder.registry import Course
+from autograder.score import function_scores, total
 
 OUTPUT_CAP = 4000  # characters of feedback per test: enough for a traceback, not a flood
 
 
-def results_json(report: GradeReport) -> dict[str, Any]:
+def results_json(course: Course, report: GradeReport) -> dict[str, Any]:
     """The results dict: one test per check, numbered <function>.<check>, hidden checks
     visible after the grades are published; top-level score = the sum of the tests' scores."""
     tests, counters = [], {}
-    order = {f.qualname: i + 1 for i, f in enumerate(FUNCTIONS)}
+    order = {f.qualname: i + 1 for i, f in enumerate(course.functions)}
     for r in report.results:
         counters[r.function] = counters.get(r.function, 0) + 1
         output = r.feedback
@@ -37,7 +37,7 @@ def results_json(report: GradeReport) -> dict[str, Any]:
         })
     score, max_score = total(report.results)
     summary = [f"{s.function.qualname}: {s.score:g}/{s.max_score:g} ({s.summary})"
-               for s in function_scores(report.results) if s.max_score]
+               for s in function_scores(course, report.results) if s.max_score]
     output = "\n".join(report.messages + [f"Total: {score:g}/{max_score:g}"] + summary)
     return {
         "score": round(sum(t["score"] for t in tests), 6),
@@ -70,8 +70,8 @@ def write_json_atomic(data: dict[str, Any], path: Path) -> None:
         raise
 
 
-def write_results(report: GradeReport, path: Path) -> dict[str, Any]:
+def write_results(course: Course, report: GradeReport, path: Path) -> dict[str, Any]:
     """Write the report's results.json atomically; returns the dict."""
-    data = results_json(report)
+    data = results_json(course, report)
     write_json_atomic(data, path)
     return data

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from autograder.grade import GradeReport
-from autograder.scoring import function_scores, part_scores, total
+from autograder.registry import Course
+from autograder.score import function_scores, part_scores, total
 
 _BACKTICKS = re.compile(r"`+")
 
@@ -23,7 +24,8 @@ def fenced(text: str) -> str:
     return f"{fence}text\n{text.rstrip()}\n{fence}"
 
 
-def feedback_markdown(report: GradeReport, student: str | None = None, *, status: str | None = None) -> str:
+def feedback_markdown(course: Course, report: GradeReport, student: str | None = None, *,
+                      status: str | None = None) -> str:
     """The feedback file for one submission; `student` names whose it is in the heading."""
     score, max_score = total(report.results)
     lines = [f"# Autograder feedback: {cell(student or report.submission)}", ""]
@@ -36,13 +38,13 @@ def feedback_markdown(report: GradeReport, student: str | None = None, *, status
 
     lines += ["## Scores by function", "", "| function | score | result | checks passed |",
               "| --- | ---: | --- | ---: |"]
-    for s in function_scores(report.results):
+    for s in function_scores(course, report.results):
         if not s.max_score:
             continue
         name = s.function.qualname + (" (bonus)" if s.function.bonus else "")
         passed, checks = s.counts["passed"], sum(s.counts.values())
         lines.append(f"| `{name}` | {s.score:g} / {s.max_score:g} | {s.summary} | {passed} / {checks} |")
-    for part, (part_score, part_max) in part_scores(report.results).items():
+    for part, (part_score, part_max) in part_scores(course, report.results).items():
         if part_max:
             lines.append(f"| **{part}** | **{part_score:g} / {part_max:g}** | | |")
     lines.append(f"| **total** | **{score:g} / {max_score:g}** | | |")

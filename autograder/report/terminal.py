@@ -8,23 +8,24 @@ from rich.console import Console
 from rich.table import Table
 
 from autograder.grade import GradeReport
-from autograder.scoring import STATUSES, function_scores, part_scores, total
+from autograder.registry import Course
+from autograder.score import STATUSES, function_scores, part_scores, total
 
 
-def function_table(report: GradeReport, title: str | None = None) -> Table:
+def function_table(course: Course, report: GradeReport, title: str | None = None) -> Table:
     table = Table(title=title or f"Autograder report: {report.submission}", title_justify="left")
     table.add_column("function", no_wrap=True)
     table.add_column("score", justify="right")
     for status in STATUSES:
         table.add_column(status, justify="right")
-    for s in function_scores(report.results):
+    for s in function_scores(course, report.results):
         if not s.max_score:
             continue
         style = "green" if s.summary == "passed" else ("red" if s.score == 0 else "yellow")
         table.add_row(s.function.qualname + (" (bonus)" if s.function.bonus else ""),
                       f"[{style}]{s.score:g} / {s.max_score:g}[/]",
                       *[str(s.counts[status] or "") for status in STATUSES])
-    parts = part_scores(report.results)
+    parts = part_scores(course, report.results)
     table.add_section()
     for part, (score, max_score) in parts.items():
         if max_score:
@@ -39,11 +40,11 @@ def wide_console() -> Console:
     return Console() if sys.stdout.isatty() else Console(width=120)
 
 
-def print_report(report: GradeReport, console: Console | None = None) -> None:
+def print_report(course: Course, report: GradeReport, console: Console | None = None) -> None:
     console = console or wide_console()
     for message in report.messages:
         console.print(f"[bold]note:[/] {message}", markup=True, highlight=False)
-    console.print(function_table(report))
+    console.print(function_table(course, report))
     failed = [r for r in report.results if r.status != "passed"]
     if failed:
         console.rule("feedback on the checks that did not pass")

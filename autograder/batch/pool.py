@@ -1,0 +1,173 @@
+"""Worker processes, started with "spawn" (a fork of a process with torch threads is unsafe); each
+owns ONE Sandbox (a fork server with numpy and torch preloaded) and reuses it for every submission
+it grades. A dead worker or a submission over its time budget gives that task an error payload;
+the worker is replaced and the batch goes on."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Any
+
+from autograder.batch.cache import report_to_dict
+
+def grade_task(task: dict[str, Any], course: Any, sandbox: Any, checks: Sequence[Any]) -> dict[str, Any]:
+    """Grade one submission in this worker; never raises (an exception becomes {"error": ...})."""
+    from autograder.grade import grade
+
+    options = task["options"]
+    try:
+        report = grade(Path(task["path"]), course, limits=sandbox.limits, include_hidden=options["include_hidden"],
+                       sandbox=sandbox, checks=checks)
+        return {"id": task["id"], "report": report_to_dict(report)}
+    except Exception as error:  # noqa: BLE001 - one broken submission must not stop the batch
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        return {"id": task["id"], "error": detail, "traceback": traceback.format_exc()}
+
+
+def _worker_main(conn: Any, options: dict[str, Any]) -> None:
+    """A worker process: one Sandbox, reused for every task the parent sends until None."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # Stopped by the parent (over budget, Ctrl-C): unwind, so temporary folders and the sandbox close.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(name, "1")  # workers share the cores: no thread pools each
+    from autograder.grade import preload
+    from autograder.isolate.sandbox import Limits, Sandbox
+    from autograder.registry import load_course
+
+    course = load_course(options["course"] or None)
+    sandbox = Sandbox(Limits(**options["limits"]), preload=preload(course))  # preloads while the checks load
+    try:
+        from autograder.check import load_checks
+
+        checks = load_checks(course, options["include_hidden"])
+        try:
+            import torch
+
+            torch.set_num_threads(1)
+        except ImportError:
+            pass
+        while True:
+            try:
+                task = conn.recv()
+            except (EOFError, OSError):
+                break
+            if task is None:
+                break
+            conn.send({"started": task["id"]})  # the parent's time budget runs from here
+            conn.send(grade_task(task, course, sandbox, checks))
+    finally:
+        sandbox.close()
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Any
+    task: dict[str, Any] | None = None
+    started: float | None = None  # when the worker began grading its task (after its own startup)
+
+
+class _Pool:
+    """Workers that each take one task at a time, replaced when one dies or is stopped."""
+
+    def __init__(self, size: int, options: dict[str, Any]) -> None:
+        self.context = multiprocessing.get_context("spawn")
+        self.options = options
+        self.workers = [self._start() for _ in range(size)]
+
+    def _start(self) -> _Worker:
+        parent, child = self.context.Pipe()
+        process = self.context.Process(target=_worker_main, args=(child, self.options),
+                                       name="nlm-grade-worker", daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def _replace(self, worker: _Worker) -> None:
+        self._stop(worker, graceful=False)
+        self.workers[self.workers.index(worker)] = self._start()
+
+    @staticmethod
+    def _stop(worker: _Worker, graceful: bool) -> None:
+        if graceful:
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+            worker.process.join(timeout=15)
+        if worker.process.is_alive():
+            worker.process.terminate()
+            worker.process.join(timeout=5)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
+        worker.conn.close()
+
+    def close(self, graceful: bool = True) -> None:
+        """Stop every worker: let it finish and close its sandbox, or (on Ctrl-C) kill it now;
+        a killed worker's zygote sees its control pipe close and kills what it was running."""
+        for worker in self.workers:
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+        for worker in self.workers:
+            self._stop(worker, graceful=graceful)
+
+    def run(self, tasks: list[dict[str, Any]], budget_s: float):
+        """Yield one payload per task, in completion order: {"id", "report"} or {"id", "error"}."""
+        pending = deque(tasks)
+        while pending or any(w.task for w in self.workers):
+            for worker in list(self.workers):
+                if worker.task is None and pending:
+                    task = pending.popleft()
+                    try:
+                        worker.conn.send(task)
+                    except OSError:  # it died while idle: start another and retry the task
+                        pending.appendleft(task)
+                        self._replace(worker)
+                        continue
+                    worker.task, worker.started = task, None
+            busy = [w for w in self.workers if w.task]
+            wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=1.0)
+            for worker in busy:
+                payload = None
+                if worker.conn.poll():
+                    try:
+                        payload = worker.conn.recv()
+                    except (EOFError, OSError):
+                        worker.process.join(timeout=1)
+                        payload = {"id": worker.task["id"], "error": "the grading worker process died "
+                                   f"(exit code {worker.process.exitcode})"}
+                        self._replace(worker)
+                    if payload is not None and "started" in payload:
+                        worker.started, payload = time.monotonic(), None
+                elif not worker.process.is_alive():
+                    payload = {"id": worker.task["id"], "error": "the grading worker process died "
+                               f"(exit code {worker.process.exitcode})"}
+                    self._replace(worker)
+                elif worker.started is not None and time.monotonic() - worker.started > budget_s:
+                    payload = {"id": worker.task["id"], "error": f"grading took longer than {budget_s:g} s "
+                               "and was stopped"}
+                    self._replace(worker)
+                if payload is not None:
+                    worker.task = None
+                    yield payload
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)

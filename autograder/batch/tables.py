@@ -1,0 +1,63 @@
+"""grade-all's terminal output: the progress bar and the class tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autograder.batch.discover import Entry
+
+def _with_progress(payloads: Any, count: int, groups: dict[str, list[Entry]], console: Any):
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task("grading", total=count)
+        for payload in payloads:
+            who = ", ".join(e.student_id for e in groups[payload["id"]])
+            progress.update(bar, advance=1, description=f"graded {who[:40]}")
+            yield payload
+        progress.update(bar, description="grading done")
+
+
+def print_class_summary(summary: Any, console: Any, top: int = 10) -> None:
+    from rich.table import Table
+
+    overview = Table(title="Class summary", title_justify="left")
+    for column in ("students", "graded", "error", "rejected", "empty", "mean", "median", "min", "max"):
+        overview.add_column(column, justify="right")
+    stats = [f"{summary.stat(s):.1f}" if summary.totals else "-" for s in ("mean", "median", "min", "max")]
+    overview.add_row(str(summary.students), *[str(summary.statuses[s]) for s in ("graded", "error", "rejected",
+                                                                                 "empty")], *stats)
+    overview.caption = f"totals out of {summary.max_score:g}"
+    console.print(overview)
+
+    functions = Table(title="Scores by function (graded submissions)", title_justify="left")
+    functions.add_column("function", no_wrap=True)
+    functions.add_column("mean", justify="right")
+    functions.add_column("max", justify="right")
+    functions.add_column("full marks", justify="right")
+    for f in summary.functions:
+        functions.add_row(f.qualname + (" (bonus)" if f.bonus else ""), f"{f.mean:.2f}", f"{f.max_score:g}",
+                          f"{f.full_marks} / {f.graded}")
+    if summary.functions:
+        console.print(functions)
+
+    failing = [c for c in summary.checks if c.did_not_pass][:top]
+    if failing:
+        table = Table(title=f"Most failed checks (top {len(failing)})", title_justify="left")
+        table.add_column("check")
+        table.add_column("did not pass", justify="right")
+        table.add_column("wrong / not attempted / crashed", justify="right")
+        for c in failing:
+            table.add_row(c.name, f"{100 * c.failure_rate:.0f}% ({c.did_not_pass}/{c.graded})",
+                          f"{c.failed} / {c.not_attempted} / {c.crashed}")
+        console.print(table)

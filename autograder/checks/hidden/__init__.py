@@ -1,2 +1,0 @@
-"""Hidden checks (Gradescope `after_published`): other seeds, shapes and edge cases.
-Never shipped to students."""

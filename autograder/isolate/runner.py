@@ -1,0 +1,275 @@
+"""Run a submission's functions in the sandbox: the grader's side of the conversation.
+
+A `Session` runs a list of calls (function by function, in the course's order) in one child,
+importing the part modules first. A module that is missing, does not parse, raises, exits or
+hangs at import costs only its own functions: every other part sees stand-ins for it. A call that
+hangs or kills the child is charged to that call, and the calls after it run in a fresh child.
+While a function runs, its stand-ins (the correct versions it may call, and whatever graded
+function the submission lacks) ask the grader, which answers from the reference: the reference
+never enters the child. Every frame the child sends is decoded within the step's size limit and
+checked against the message it may be before anything else reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from autograder.check import Call
+from autograder.isolate import protocol
+from autograder.isolate.protocol import FailureKind
+from autograder.isolate.sandbox import Child, Event, Sandbox
+from autograder.registry import Course, Effect, GradedFunction, Probe
+
+MAX_TIMEOUTS = 2
+IMPORT_LIMIT = 256 * 1024  # bytes of a frame while importing: notes and a capped message
+STEP_FLOOR = 1 << 20  # the least frame size a call's answer may take; more for big inputs
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a call produced no value, in words a student understands."""
+
+    kind: FailureKind
+    message: str
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One call's outcome: the value its probe observed, or a Failure; and what it printed."""
+
+    value: Any = None
+    failure: Failure | None = None
+    printed: str = ""
+
+
+@dataclass
+class Plan:
+    """What a session knows of the submission before it runs: which graded functions it lacks
+    (stand-ins everywhere, never called) and which part modules cannot be imported."""
+
+    course: Course
+    folder: Path
+    missing: dict[GradedFunction, str] = field(default_factory=dict)  # function -> why (student words)
+    broken: dict[str, Failure] = field(default_factory=dict)          # module -> why
+
+
+class Session:
+    """Runs calls in children of `sandbox`, restarting a fresh child after a crash or a hang."""
+
+    def __init__(self, sandbox: Sandbox, plan: Plan) -> None:
+        self.sandbox, self.plan, self.course = sandbox, plan, plan.course
+        self.child: Child | None = None
+        self.printed: dict[str, str] = {}  # what importing each module printed
+        self.timeouts: dict[GradedFunction, int] = {}
+
+    def run(self, work: Sequence[tuple[GradedFunction, Sequence[Call]]]) -> dict[GradedFunction, list[Observed]]:
+        """One Observed per call of each function, in order."""
+        out: dict[GradedFunction, list[Observed]] = {}
+        try:
+            for function, calls in work:
+                out[function] = [self.call(function, call) for call in calls]
+        finally:
+            self.stop()
+        return out
+
+    # ---------------------------------------------------------------- children
+
+    def stop(self) -> None:
+        if self.child is not None:
+            self.child.close()
+            self.child = None
+
+    def ready(self) -> Child:
+        """The running child with every importable part module imported; a fresh one if none."""
+        while self.child is None:
+            self.child = self.sandbox.start(self.plan.folder)
+            self.child.answer({"setup": self.setup()})
+            for module in self.course.modules:
+                if module in self.plan.broken:
+                    continue
+                if not self.import_part(module):
+                    break  # the child died: the culprit is now broken; start another
+        return self.child
+
+    def setup(self) -> dict[str, Any]:
+        effects = {f.name: f.effect.value for f in self.course.functions if f.effect is not Effect.NONE}
+        return {"parts": {p.module: [f.name for f in self.course.in_part(p)] for p in self.course.parts},
+                "effects": effects, "broken": sorted(self.plan.broken)}
+
+    def import_part(self, module: str) -> bool:
+        """Import `module` in the child; False when the child died doing it."""
+        self.child.step({"import": module}, self.sandbox.limits.timeout_s, IMPORT_LIMIT)
+        importing: list[str] = []
+        printed = []
+        while True:
+            event = self.child.next_event()
+            if event.kind == "output":
+                printed.append(event.stdout + event.stderr)
+                continue
+            if event.kind == "ended":
+                printed.append(event.stdout + event.stderr)
+                culprit = importing[-1] if importing else module
+                self.plan.broken[culprit] = ended_failure(event, f"importing {culprit}.py", self.sandbox)
+                self.keep_printed(module, printed)
+                self.child = None
+                return False
+            message = self.decode(event, ("note", "status"))
+            if message is None:
+                self.plan.broken[module] = Failure(FailureKind.PROTOCOL, "importing it sent a malformed message")
+                self.keep_printed(module, printed)
+                self.stop()
+                return False
+            if "note" in message:
+                if message["note"] == "importing":
+                    importing.append(message["module"])
+                elif message["module"] in importing:
+                    importing.remove(message["module"])
+                continue
+            if message["status"] != "ok":
+                self.plan.broken[module] = Failure(FailureKind(message["status"]), message["message"])
+            for name in message.get("filled", []):  # bound at import yet not a function
+                function = self.course.by_name.get(name)
+                if function is not None and function.module == module:
+                    self.plan.missing.setdefault(function, f"not attempted: {module}.py defines no function {name}")
+            self.keep_printed(module, printed)
+            return True
+
+    def keep_printed(self, module: str, printed: list[str]) -> None:
+        text = "".join(printed)
+        if text:
+            self.printed[module] = protocol.capped(self.printed.get(module, "") + text)
+
+    # ---------------------------------------------------------------- calls
+
+    def call(self, function: GradedFunction, call: Call) -> Observed:
+        if function in self.plan.missing:
+            return Observed(failure=Failure(FailureKind.MISSING_FUNCTION, self.plan.missing[function]))
+        if function.module in self.plan.broken:
+            return Observed(failure=self.plan.broken[function.module])
+        if self.timeouts.get(function, 0) >= MAX_TIMEOUTS:
+            return Observed(failure=Failure(FailureKind.TIMEOUT, f"not run: {function.name} already timed out "
+                                                                 f"on {MAX_TIMEOUTS} calls"))
+        child = self.ready()
+        if function.module in self.plan.broken:  # its import failed in this child
+            return Observed(failure=self.plan.broken[function.module])
+        request = {"call": function.name, "module": function.module, "probe": probe_name(function),
+                   "args": list(call.args), "kwargs": call.kwargs,
+                   "substitute": [c.name for c in self.course.callees_of(function)]}
+        payload = protocol.encode(request)
+        child.step(protocol.decode(payload), self.sandbox.limits.timeout_s, max(STEP_FLOOR, 8 * len(payload)))
+        return self.await_answer(function)
+
+    def await_answer(self, function: GradedFunction) -> Observed:
+        printed = []
+        allowed = ({c.name for c in self.course.callees_of(function)} | {f.name for f in self.plan.missing}
+                   | {f.name for f in self.course.functions if f.module in self.plan.broken})
+        while True:
+            event = self.child.next_event()
+            if event.kind == "output":
+                printed.append(event.stdout + event.stderr)
+                continue
+            if event.kind == "ended":
+                printed.append(event.stdout + event.stderr)
+                self.child = None
+                if event.outcome == "timeout":
+                    self.timeouts[function] = self.timeouts.get(function, 0) + 1
+                failure = ended_failure(event, f"{function.name} was called and", self.sandbox)
+                return Observed(failure=failure, printed=protocol.capped("".join(printed)))
+            message = self.decode(event, ("value", "error", "callee", "note"))
+            if message is None:
+                self.stop()
+                return Observed(failure=Failure(FailureKind.PROTOCOL, "the call sent a malformed message "
+                                                "to the grader"), printed=protocol.capped("".join(printed)))
+            if "callee" in message:
+                self.child.answer(self.answer_callee(message, allowed))
+                continue
+            if "note" in message:
+                continue
+            text = protocol.capped("".join(printed))
+            if "error" in message:
+                return Observed(failure=self.failure_of(message), printed=text)
+            return Observed(value=message["value"], printed=text)
+
+    def failure_of(self, message: dict) -> Failure:
+        kind = FailureKind(message["error"])
+        text = message["message"]
+        if kind is FailureKind.MEMORY:
+            text += f" (limit {self.sandbox.limits.memory_bytes / 2**30:g} GiB)"
+        return Failure(kind, text)
+
+    def answer_callee(self, request: dict, allowed: set[str]) -> dict:
+        """A stand-in's question: the reference's answer, if the function under test may have it."""
+        name = request["callee"]
+        if name not in allowed:
+            return {"raise": f"{name} is not available here"}
+        function = self.course.function(name)
+        args, kwargs = request["args"], request["kwargs"]
+        try:
+            value = function.reference(*args, **kwargs)
+            answer = {"answer": value}
+            if function.effect is Effect.UPDATES_FIRST_ARGUMENT and args and isinstance(args[0], dict):
+                answer["first"] = args[0]
+            if function.effect is Effect.DRAWS_FROM_RNG:
+                answer["rng"] = [getattr(getattr(a, "bit_generator", None), "state", None)
+                                 for a in (*args, *kwargs.values())]
+            protocol.encode(answer)
+            return answer
+        except Exception as problem:  # noqa: BLE001 - arguments the contract does not allow
+            return {"raise": protocol.capped(f"{name}() could not be computed for these arguments: "
+                                             f"{type(problem).__name__}: {problem}")}
+
+    def decode(self, event: Event, kinds: Sequence[str]) -> dict | None:
+        """The child's message, if it is one of `kinds` and well formed; else None."""
+        try:
+            message = protocol.decode(event.data)
+        except protocol.ProtocolError:
+            return None
+        return message if valid_message(message, kinds) else None
+
+
+def probe_name(function: GradedFunction) -> str:
+    return function.course_probe if function.probe is Probe.COURSE else function.probe.value
+
+
+_TEXT_LIMIT = 4 * protocol.TEXT_CAP
+_IMPORT_STATUSES = {"ok"} | {k.value for k in FailureKind if k.at_import or k in (FailureKind.EXITED,
+                                                                              FailureKind.MEMORY)}
+_CALL_ERRORS = {k.value for k in FailureKind}
+
+
+def valid_message(message: Any, kinds: Sequence[str]) -> bool:
+    """Whether `message` is exactly one of the child's messages named in `kinds` (see harness.py)."""
+    if not isinstance(message, dict):
+        return False
+    keys = set(message)
+
+    def text(key: str) -> bool:
+        return isinstance(message.get(key), str) and len(message[key]) <= _TEXT_LIMIT
+
+    shapes = {
+        "status": (keys == {"status", "filled"} and message["status"] == "ok" and isinstance(message["filled"], list)
+                   and all(isinstance(n, str) for n in message["filled"]))
+        or (keys == {"status", "message"} and message.get("status") in _IMPORT_STATUSES and text("message")),
+        "value": keys == {"value"},
+        "error": keys == {"error", "message"} and message.get("error") in _CALL_ERRORS and text("message"),
+        "callee": keys == {"callee", "args", "kwargs"} and isinstance(message.get("callee"), str)
+        and isinstance(message.get("args"), list) and isinstance(message.get("kwargs"), dict),
+        "note": keys == {"note", "module"} and message.get("note") in ("importing", "imported")
+        and isinstance(message.get("module"), str),
+    }
+    return any(shapes[kind] for kind in kinds if kind in keys)
+
+
+def ended_failure(event: Event, what: str, sandbox: Sandbox) -> Failure:
+    """A Failure for a child that ended before answering, in words a student understands."""
+    kind = {"timeout": FailureKind.TIMEOUT, "signalled": FailureKind.SIGNALLED,
+            "protocol": FailureKind.PROTOCOL}.get(event.outcome, FailureKind.EXITED)
+    # A child that exits 0 without being told to called exit()/os._exit() mid-step.
+    detail = "exited (status 0) before returning" if event.outcome == "finished" else event.detail
+    if event.outcome == "signalled" and "SIGKILL" in detail:
+        detail += f" (most likely it ran out of memory: the limit is {sandbox.limits.memory_bytes / 2**30:g} GiB)"
+    tail = event.stderr.strip().splitlines()[-6:]
+    extra = ("\nLast lines of its error output:\n" + "\n".join(tail)) if tail else ""
+    return Failure(kind, protocol.capped(f"{what} {detail}{extra}"))

@@ -1,0 +1,740 @@
+"""Run untrusted student code in child processes forked from a preloaded zygote, with limits.
+
+The grader (`Sandbox`) talks to one long-lived zygote, `python -I -m autograder.isolate.sandbox`,
+that has numpy, torch and the child-side code imported already, so each child costs a fork
+instead of a torch import. Per child the zygote forks, applies rlimits, drops privileges and calls
+the entry function with a Channel (its inbox and outbox); it relays messages both ways, keeps the
+head of the child's output, enforces each step's deadline and, when the child ends, kills every
+process it left behind before reporting how it ended.
+
+Control channel (tagged frames of autograder.isolate.protocol over the zygote's stdin and stdout):
+  grader -> zygote: b"P" {"preload": [...]} once; b"S" {run} starts a child; b"T" + 16-byte header
+                    (step timeout as a double, frame limit as an unsigned 64-bit int) + a message
+                    for the child: a step, whose hard deadline runs from now; b"A" + a message for
+                    the child that is no step (an answer to its question): the deadline stays;
+                    b"K": kill the child now.
+  zygote -> grader: b"R" once preloaded; b"M" + each message of the child as it sent it; b"O" +
+                    JSON of what it printed since the last; b"D" + JSON of how it ended.
+The deadline of a step cannot be extended by anything the child sends; the zygote decodes
+nothing the child sends (the grader does, with the frame limit of the step).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import gc
+import importlib
+import json
+import os
+import pwd
+import re
+import resource
+import select
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from autograder.isolate import protocol
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+_OUTBOX_FD, _INBOX_FD = 3, 4  # the child's send() writes to 3 and its receive() reads 4
+_FSIZE_LIMIT = 64 * 2**20
+_CHUNK = 2**16
+_START_TIMEOUT_S = 300.0  # importing torch on a busy machine
+_GRACE_S = 10.0  # zygote cleanup time on top of a step's timeout before the grader gives up on it
+_KILL_WAIT_S = 5.0  # how long to keep killing and reaping leftovers
+_DRAIN_S = 1.0  # reading what the child's pipes still hold once every writer is dead
+_STEP = struct.Struct(">dQ")  # a step's timeout (s) and the largest frame the child may send in it
+_ZYGOTE_MODULE = "autograder.isolate.sandbox"
+_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
+# -I: no user site-packages, no PYTHON* variables, not the current folder on the path.
+_ZYGOTE_ARGS = ("-I", "-c", f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); import runpy; "
+                            f"runpy.run_module({_ZYGOTE_MODULE!r}, run_name='__main__')")
+_ENTRY = "autograder.isolate.harness:serve"
+
+_PROTOCOL_DETAIL = "sent a malformed message to the grader"
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_STATUS = re.compile(rb"^State:\s*(\S).*?^PPid:\s*(\d+).*?^Uid:\s*([^\n]*)", re.S | re.M)
+
+
+@dataclass(frozen=True)
+class Limits:
+    # Per step: wall-clock seconds from the step's start; nothing the child sends extends it.
+    timeout_s: float = 10.0
+    # Address space the student may add on top of the pre-imported baseline.
+    memory_bytes: int = 2 * 2**30
+    # stdout and stderr each, per step: the first N bytes are kept, the rest read and discarded.
+    output_bytes: int = 16 * 1024
+
+
+# Imported once by the zygote: children start with them loaded (fast), and a confined child,
+# which sees no Python installation of the grader's, can use them. The whole public standard
+# library comes too (0.2 s and 8 MB on top of torch, which loads most of it anyway).
+_NOT_PRELOADED = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "pydoc",
+                  "ensurepip", "venv", "lib2to3", "distutils", "msilib", "winreg", "winsound", "nt",
+                  "msvcrt"}
+PRELOAD = ("numpy", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.testing", "torch", "torch.nn",
+           "torch.nn.functional", "torch.optim", "autograder.isolate.harness",
+           *sorted(name for name in sys.stdlib_module_names
+                   if not name.startswith("_") and name not in _NOT_PRELOADED))
+
+
+@dataclass
+class Event:
+    """What the zygote reported: a message of the child (raw bytes, not yet decoded), what it
+    printed, or that it ended (outcome: finished, timeout, exited, signalled, protocol)."""
+
+    kind: str                       # "message", "output" or "ended"
+    data: bytes = b""
+    stdout: str = ""
+    stderr: str = ""
+    truncated: bool = False
+    outcome: str = ""
+    detail: str = ""
+
+
+@dataclass
+class RunResult:
+    """A whole run of `Sandbox.run`: the messages the child sent, how it ended, what it printed."""
+
+    messages: list[Any]
+    outcome: str
+    detail: str
+    stdout: str
+    stderr: str
+    output_truncated: bool
+
+
+class Sandbox:
+    """A zygote process serving one child at a time; use one Sandbox per concurrent worker."""
+
+    def __init__(
+        self,
+        limits: Limits = Limits(),
+        preload: Sequence[str] = PRELOAD,
+        user: str | None = "auto",
+    ) -> None:
+        self.limits = limits
+        self._preload = list(dict.fromkeys(preload))
+        self._ids = _resolve_user(user)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._ready = False
+        self._spawn()  # the zygote preloads while the caller gets on with its own work
+
+    def start(self, workdir: Path, entry: str = _ENTRY) -> Child:
+        """A fresh child running `entry(channel)` in `workdir` (one at a time per sandbox)."""
+        workdir = Path(workdir).resolve()
+        if self._ids is not None:
+            _share_with_user(workdir)
+        run = {"workdir": str(workdir), "entry": entry, "limits": dataclasses.asdict(self.limits),
+               "ids": self._ids}
+        self._send_control(b"S" + protocol.encode(run))
+        return Child(self)
+
+    def run(self, workdir: Path, job: Any, entry: str) -> RunResult:
+        """One-shot: start `entry`, send it `job` as one step, collect what it sends until it ends."""
+        child = self.start(workdir, entry)
+        child.step(job, self.limits.timeout_s, protocol.MAX_FRAME_BYTES)
+        messages, out, err, truncated = [], [], [], False
+        while (event := child.next_event(per_message_deadline=True)).kind != "ended":
+            if event.kind == "message":
+                try:
+                    messages.append(protocol.decode(event.data))
+                except protocol.ProtocolError:
+                    child.kill()
+            elif event.kind == "output":
+                out.append(event.stdout)
+                err.append(event.stderr)
+                truncated = truncated or event.truncated
+        return RunResult(messages, event.outcome, event.detail, "".join(out) + event.stdout,
+                         "".join(err) + event.stderr, truncated or event.truncated)
+
+    def close(self) -> None:
+        """Stop the zygote (it exits on EOF)."""
+        if self._proc is None:
+            return
+        self._proc.stdin.close()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc.stdout.close()
+        self._proc = None
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _spawn(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, *_ZYGOTE_ARGS],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+            env=_scrubbed_env(),
+            cwd="/",
+            start_new_session=True,  # the terminal's Ctrl-C is for the grader, which then closes us
+        )
+        self._ready = False
+        protocol.write_frame(self._proc.stdin.fileno(), b"P" + protocol.encode({"preload": self._preload}))
+
+    def _discard(self) -> None:
+        """Kill a dead or hung zygote and whatever of the student's escaped it."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc.stdin.close()
+            self._proc.stdout.close()
+            self._proc = None
+        if self._ids is not None:
+            # Its children die with it (PDEATHSIG); anything they started now belongs to init.
+            _kill_until_gone(lambda table: _user_pids(table, self._ids[0]), reap=False)
+
+    def _send_control(self, frame: bytes) -> None:
+        for attempt in range(2):
+            if self._proc is None or self._proc.poll() is not None:
+                self._discard()
+                self._spawn()
+            if not self._ready:
+                self._await_ready()
+            try:
+                protocol.write_frame(self._proc.stdin.fileno(), frame)
+                return
+            except BrokenPipeError:  # died while idle: restart once
+                if attempt:
+                    raise
+                self._discard()
+
+    def _await_ready(self) -> None:
+        try:
+            frame = protocol.read_frame(self._proc.stdout.fileno(), timeout=_START_TIMEOUT_S)
+        except (TimeoutError, protocol.ProtocolError):
+            frame = None
+        if frame != b"R":
+            self._discard()
+            raise RuntimeError("the sandbox zygote failed to start; its error is on stderr")
+        self._ready = True
+
+
+class Child:
+    """The grader's handle on the running child: send it steps and answers, read its events."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.ended: Event | None = None
+        self._wait = sandbox.limits.timeout_s + _GRACE_S
+
+    def step(self, message: Any, timeout_s: float, limit: int) -> None:
+        """Send a step: the child has `timeout_s` from now, and may send frames of `limit` bytes."""
+        self._wait = timeout_s + _GRACE_S
+        self._write(b"T" + _STEP.pack(timeout_s, limit) + protocol.encode(message))
+
+    def answer(self, message: Any) -> None:
+        """Send what the child asked for (within the current step and its deadline)."""
+        self._write(b"A" + protocol.encode(message))
+
+    def kill(self) -> None:
+        self._write(b"K")
+
+    def next_event(self, per_message_deadline: bool = False) -> Event:
+        """The zygote's next report; "ended" once the child is gone (also if the zygote died)."""
+        if self.ended is not None:
+            return self.ended
+        proc = self.sandbox._proc
+        try:
+            frame = protocol.read_frame(proc.stdout.fileno(), timeout=self._wait,
+                                        limit=protocol.MAX_FRAME_BYTES + 1) if proc else None
+        except (TimeoutError, protocol.ProtocolError, OSError):
+            frame = None
+        if frame is None:  # the zygote died or hung: a student may kill it when not confined
+            self.sandbox._discard()
+            self.sandbox._spawn()
+            self.ended = Event("ended", outcome="exited",
+                               detail="grading was interrupted because the sandbox process stopped")
+            return self.ended
+        tag, body = frame[:1], frame[1:]
+        if tag == b"M":
+            return Event("message", data=body)
+        report = json.loads(body)
+        if tag == b"O":
+            return Event("output", stdout=report["stdout"], stderr=report["stderr"], truncated=report["truncated"])
+        self.ended = Event("ended", stdout=report["stdout"], stderr=report["stderr"],
+                           truncated=report["truncated"], outcome=report["outcome"], detail=report["detail"])
+        return self.ended
+
+    def close(self) -> Event:
+        """Kill the child (if still running) and wait for its end."""
+        if self.ended is None:
+            self.kill()
+        while (event := self.next_event()).kind != "ended":
+            pass
+        return event
+
+    def _write(self, frame: bytes) -> None:
+        if self.ended is not None:
+            return
+        try:
+            protocol.write_frame(self.sandbox._proc.stdin.fileno(), frame)
+        except (BrokenPipeError, AttributeError):
+            pass  # the zygote is gone; next_event reports it
+
+
+def _resolve_user(user: str | None) -> tuple[int, int] | None:
+    """(uid, gid) to drop to, or None. Only root can drop; "auto" means nobody."""
+    if user is None or os.geteuid() != 0:
+        return None
+    name = "nobody" if user == "auto" else user
+    try:
+        account = pwd.getpwnam(name)
+    except KeyError:
+        if user == "auto":
+            return None
+        raise ValueError(f"no user account named {name!r}") from None
+    if account.pw_uid == 0:
+        return None  # the cleanup kills every process of the uid: never root's
+    return account.pw_uid, account.pw_gid
+
+
+def _share_with_user(workdir: Path) -> None:
+    """Make the tree readable by the dropped user: dirs 0755, files 0644."""
+    for parent in workdir.parents:
+        if not parent.stat().st_mode & stat.S_IXOTH:
+            raise PermissionError(f"{workdir} is unreachable for other users: {parent} lacks o+x")
+    for root, dirs, files in os.walk(workdir):
+        os.chmod(root, 0o755)
+        for name in dirs + files:
+            path = os.path.join(root, name)
+            info = os.lstat(path)
+            # Never follow a symlink or touch a hard link: as root that could expose any file.
+            if stat.S_ISREG(info.st_mode) and info.st_nlink == 1:
+                os.chmod(path, 0o644)
+
+
+def _scrubbed_env() -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "LANG": "C.UTF-8",
+        "HOME": "/nonexistent",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
+def _prctl(option: int, value: int) -> None:
+    args = (ctypes.c_ulong(value), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
+    if _LIBC.prctl(option, *args):
+        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
+
+
+# ---------------------------------------------------------------- processes
+
+
+def become_subreaper() -> None:
+    """Orphans of this process's descendants are reparented to it, so kill_descendants finds them."""
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+
+
+def kill_descendants() -> None:
+    """SIGKILL and reap every process below this one."""
+    me = os.getpid()
+    _kill_until_gone(lambda table: _descendants(table, me), reap=True)
+
+
+def kill_user_processes(uid: int) -> bool:
+    """SIGKILL every process of `uid` (but another sandbox's running child) until none is left;
+    False when some survived the wait."""
+    _kill_until_gone(lambda table: _user_pids(table, uid), reap=False)
+    return not _user_pids(_process_table(), uid)
+
+
+_Table = dict[int, tuple[int, str, set[int]]]  # pid -> (ppid, state letter, its four uids)
+
+
+def _process_table() -> _Table:
+    table = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status", "rb") as file:
+                state, ppid, uids = _STATUS.search(file.read()).groups()
+        except OSError:  # it ended meanwhile
+            continue
+        table[int(name)] = (int(ppid), state.decode(), {int(uid) for uid in uids.split()})
+    return table
+
+
+def _descendants(table: _Table, ancestor: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found, stack = [], [ancestor]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _user_pids(table: _Table, uid: int) -> list[int]:
+    """Live processes of `uid`, except those of another zygote's run (sandboxes may share a user)."""
+    candidates = [pid for pid, (_, state, uids) in table.items() if uid in uids and state != "Z"]
+    if not candidates:  # the usual case: spare reading every root process's cmdline
+        return []
+    zygotes = {pid for pid, (_, _, uids) in table.items() if uids == {0} and _is_zygote(pid)}
+    pids = []
+    for pid in candidates:
+        ancestor = pid
+        while ancestor in table and ancestor not in zygotes:
+            ancestor = table[ancestor][0]
+        if ancestor not in zygotes:
+            pids.append(pid)
+    return pids
+
+
+def _is_zygote(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            args = file.read().split(b"\0")[1:-1]
+    except OSError:
+        return False
+    return args == [arg.encode() for arg in _ZYGOTE_ARGS]
+
+
+def _kill_until_gone(find: Callable[[_Table], list[int]], reap: bool) -> None:
+    """SIGKILL what `find` lists until it lists nothing; processes may fork until they are hit."""
+    stop = time.monotonic() + _KILL_WAIT_S
+    while pids := find(_process_table()):
+        for pid in pids:
+            _kill(pid)
+        if reap:
+            _reap_children()
+        if time.monotonic() > stop:
+            print(f"sandbox: could not get rid of processes {pids}", file=sys.stderr)
+            return
+        time.sleep(0.001)
+
+
+def _kill(pid: int, group: bool = False) -> None:
+    try:
+        (os.killpg if group else os.kill)(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _reap_children() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+# ---------------------------------------------------------------- zygote
+
+
+def _zygote_main() -> None:
+    # Keep the control channel away from fds 0/1 so a stray print can never corrupt it.
+    ctl_in, ctl_out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # orphans of children come back to us, so we can kill them
+    sys.dont_write_bytecode = True
+    env = dict(os.environ)
+    frame = protocol.read_frame(ctl_in)
+    if frame is None or frame[:1] != b"P":
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecated standard modules say so on import
+        for name in protocol.decode(frame[1:])["preload"]:
+            try:
+                importlib.import_module(name)
+            except Exception:  # optional, e.g. a module that does not exist yet
+                pass
+    if "torch" in sys.modules:
+        # No torch op before fork: a started intra-op thread pool would not survive it.
+        sys.modules["torch"].set_num_threads(1)
+    sys.stdout.flush()  # or every child would inherit the preloads' buffered prints
+    gc.collect()
+    gc.freeze()  # children then leave the preloaded objects' pages shared
+    me = os.getpid()
+    try:
+        protocol.write_frame(ctl_out, b"R")
+        while (frame := protocol.read_frame(ctl_in)) is not None:
+            if frame[:1] == b"S" and not _serve_run(protocol.decode(frame[1:]), ctl_in, ctl_out, env):
+                return
+            # A step, answer or kill that arrives after its child ended is moot.
+    finally:  # whatever ends the zygote (the grader gone, a bug) must not leave students' processes
+        _kill_until_gone(lambda table: _descendants(table, me), reap=True)
+
+
+def _serve_run(run: dict[str, Any], ctl_in: int, ctl_out: int, env: dict[str, str]) -> bool:
+    """Fork, supervise and clean up one child, then report. False when the grader has gone."""
+    limits = Limits(**run["limits"])
+    ids = run["ids"]
+    outbox, inbox, stdout, stderr = os.pipe(), os.pipe(), os.pipe(), os.pipe()
+    zygote = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        _child(run, {"outbox": outbox[1], "inbox": inbox[0], "stdout": stdout[1], "stderr": stderr[1]},
+               env, zygote, limits)
+    for fd in (outbox[1], inbox[0], stdout[1], stderr[1]):
+        os.close(fd)
+    watch = _Watch(ctl_out, outbox[0], inbox[1], [stdout[0], stderr[0]], limits)
+    pidfd = os.pidfd_open(pid)
+    grader_gone = False
+    while True:
+        remaining = watch.deadline - time.monotonic()
+        if remaining <= 0:
+            watch.timed_out = True
+            break
+        writable = [watch.inbox] if watch.pending else []
+        wait = None if remaining == float("inf") else remaining
+        readable, ready, _ = select.select([pidfd, ctl_in, *watch.open_fds], writable, [], wait)
+        if ready:
+            watch.flush()
+        for fd in readable:
+            if fd in watch.open_fds:
+                watch.pump(fd)
+        if watch.violation:
+            break
+        if ctl_in in readable:
+            frame = protocol.read_frame(ctl_in)
+            if frame is None:
+                grader_gone = True
+                break
+            if frame[:1] == b"K":
+                break
+            watch.relay(frame)
+        if pidfd in readable:
+            break
+    _kill(pid, group=True)
+    status = os.waitpid(pid, 0)[1]
+    os.close(pidfd)
+    _kill_until_gone(
+        lambda table: _descendants(table, zygote) + (_user_pids(table, ids[0]) if ids else []),
+        reap=True,
+    )
+    watch.drain()
+    if grader_gone:
+        return False
+    outcome, detail = watch.verdict(os.waitstatus_to_exitcode(status))
+    summary = {"outcome": outcome, "detail": detail, **watch.output()}
+    protocol.write_frame(ctl_out, b"D" + json.dumps(summary).encode())
+    return True
+
+
+class _Watch:
+    """The zygote's view of one child's pipes: relays frames both ways, caps output, keeps the
+    current step's deadline and frame limit."""
+
+    def __init__(self, ctl_out: int, outbox: int, inbox: int, output_fds: list[int], limits: Limits) -> None:
+        self.ctl_out, self.outbox, self.inbox = ctl_out, outbox, inbox
+        os.set_blocking(inbox, False)  # a child that stops reading must not block the zygote
+        self.open_fds = [outbox, *output_fds]
+        self.limits = limits
+        self.deadline = float("inf")  # until the first step
+        self.limit = 0
+        self.pending = bytearray()  # bytes for the child's inbox not yet written
+        self.frames = protocol.FrameReader()
+        self.captured = {fd: bytearray() for fd in output_fds}
+        self.truncated = self.timed_out = self.violation = False
+
+    def relay(self, frame: bytes) -> None:
+        """A grader frame for the child: a step (new deadline and limit) or an answer."""
+        if frame[:1] == b"T":
+            timeout, self.limit = _STEP.unpack_from(frame, 1)
+            self.deadline = time.monotonic() + timeout
+            payload = frame[1 + _STEP.size:]
+        else:
+            payload = frame[1:]
+        self.pending += struct.pack(">Q", len(payload)) + payload
+        self.flush()
+
+    def flush(self) -> None:
+        try:
+            while self.pending:
+                del self.pending[:os.write(self.inbox, self.pending)]
+        except BlockingIOError:
+            pass
+        except BrokenPipeError:
+            self.pending.clear()  # the child closed its inbox: it is ending
+
+    def pump(self, fd: int) -> None:
+        data = os.read(fd, _CHUNK)
+        if not data:
+            self.open_fds.remove(fd)
+            os.close(fd)
+        elif fd != self.outbox:
+            kept = self.captured[fd]
+            room = max(0, self.limits.output_bytes - len(kept))
+            kept += data[:room]
+            self.truncated = self.truncated or len(data) > room
+        elif not self.violation:
+            try:
+                frames = self.frames.feed(data, self.limit)
+            except protocol.ProtocolError:
+                self.violation = True
+                return
+            for frame in frames:
+                self.report_output()
+                protocol.write_frame(self.ctl_out, b"M" + frame)
+
+    def report_output(self) -> None:
+        """What the child printed before the frame it just sent (it flushes before sending)."""
+        for fd in self.captured:
+            os.set_blocking(fd, False)
+            try:
+                while fd in self.open_fds:
+                    self.pump(fd)
+            except BlockingIOError:
+                pass
+            finally:
+                if fd in self.open_fds:
+                    os.set_blocking(fd, True)
+        if any(self.captured.values()) or self.truncated:
+            protocol.write_frame(self.ctl_out, b"O" + json.dumps(self.output()).encode())
+
+    def drain(self) -> None:
+        """Read what is left; every writer is dead, so EOF comes at once unless one escaped."""
+        stop = time.monotonic() + _DRAIN_S
+        while self.open_fds and (remaining := stop - time.monotonic()) > 0:
+            for fd in select.select(self.open_fds, [], [], remaining)[0]:
+                self.pump(fd)
+        for fd in self.open_fds:
+            os.close(fd)
+        os.close(self.inbox)
+
+    def verdict(self, code: int) -> tuple[str, str]:
+        if self.timed_out:
+            return "timeout", f"timed out after {self.limits.timeout_s:g} s"
+        # A partial frame only counts when the child exited cleanly; a crash explains it otherwise.
+        if self.violation or (code == 0 and self.frames.pending):
+            return "protocol", _PROTOCOL_DETAIL
+        if code == 0:
+            return "finished", "finished"
+        if code > 0:
+            return "exited", f"exited with status {code} before finishing"
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = str(-code)
+        return "signalled", f"was killed by signal {name}"
+
+    def output(self) -> dict[str, Any]:
+        """What was printed since the last report (then forgotten), as text."""
+        stdout, stderr = (bytes(b) for b in self.captured.values())
+        report = {"stdout": stdout.decode(errors="replace"), "stderr": stderr.decode(errors="replace"),
+                  "truncated": self.truncated}
+        for kept in self.captured.values():
+            kept.clear()
+        self.truncated = False
+        return report
+
+
+# ---------------------------------------------------------------- child
+
+
+def _child(run: dict[str, Any], fds: dict[str, int], env: dict[str, str], zygote: int,
+           limits: Limits) -> NoReturn:
+    """The forked child: whatever happens in it, it must never return into the zygote's loop."""
+    code = 1
+    try:
+        code = _isolate_and_call(run, fds, env, zygote, limits)
+    finally:
+        os._exit(code)
+
+
+def _isolate_and_call(run: dict[str, Any], fds: dict[str, int], env: dict[str, str], zygote: int,
+                      limits: Limits) -> int:
+    """Set up isolation and call the entry function; return the exit status."""
+    code = 1
+    try:
+        os.setsid()  # own process group, so a timeout kills everything it forked
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(fds["stdout"], 1)
+        os.dup2(fds["stderr"], 2)
+        os.dup2(fds["outbox"], _OUTBOX_FD, inheritable=False)  # not for programs it may exec
+        os.dup2(fds["inbox"], _INBOX_FD, inheritable=False)
+        os.closerange(_INBOX_FD + 1, os.sysconf("SC_OPEN_MAX"))  # the control channel above all
+        sys.stdout = sys.__stdout__ = _line_buffered(1)
+        sys.stderr = sys.__stderr__ = _line_buffered(2)
+        baseline = _vm_size()
+        resource.setrlimit(resource.RLIMIT_AS, (baseline + limits.memory_bytes,) * 2)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (_FSIZE_LIMIT,) * 2)
+        os.chdir(run["workdir"])
+        if run["ids"] is not None:
+            uid, gid = run["ids"]
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it
+        if os.getppid() != zygote:  # the zygote died before the line above
+            return 1
+        os.environ.clear()
+        os.environ.update(env)
+        from autograder.isolate.harness import Channel
+
+        module, _, name = run["entry"].partition(":")
+        function = getattr(importlib.import_module(module), name)
+        function(Channel(_INBOX_FD, _OUTBOX_FD))
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc)
+    except BaseException:
+        traceback.print_exc()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    return code
+
+
+def _line_buffered(fd: int) -> TextIO:
+    return open(fd, "w", buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)
+
+
+def _vm_size() -> int:
+    with open("/proc/self/status", "rb") as file:
+        for line in file:
+            if line.startswith(b"VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmSize in /proc/self/status")
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """The status Python itself would exit with for this SystemExit."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    print(exc.code, file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    _zygote_main()
