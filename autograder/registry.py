@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
 from typing import Any, Callable
@@ -103,9 +103,7 @@ class Course:
     functions: tuple[GradedFunction, ...]
     allowed_imports: tuple[str, ...]        # besides the standard library
     child_modules: tuple[str, ...] = ()     # course code the child needs (course probes)
-    solution_marker: str = "SOLUTION"       # `# BEGIN SOLUTION` ... `# END SOLUTION`
     notebook_name: str = "handout.ipynb"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.functions]

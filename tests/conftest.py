@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from autograder.contract import PART_MODULES
+from autograder.course import COURSE
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -19,10 +19,10 @@ ASSIGNMENT = ROOT / "assignment"
 def import_parts(folder: Path) -> dict[str, ModuleType]:
     """Import losses/backprop/sgd/rnn from `folder` (trusted code only: solutions or stubs),
     leaving sys.modules and sys.path as they were so that two folders never mix."""
-    saved_path, saved = list(sys.path), {m: sys.modules.pop(m, None) for m in PART_MODULES}
+    saved_path, saved = list(sys.path), {m: sys.modules.pop(m, None) for m in COURSE.modules}
     sys.path.insert(0, str(folder))
     try:
-        return {m: importlib.import_module(m) for m in PART_MODULES}
+        return {m: importlib.import_module(m) for m in COURSE.modules}
     finally:
         sys.path[:] = saved_path
         for m, mod in saved.items():
@@ -43,18 +43,19 @@ def stubs() -> dict[str, ModuleType]:
 
 @pytest.fixture(scope="session")
 def checks():
-    from autograder.checks import load_checks
+    from autograder.check import load_checks
 
-    return load_checks()
+    return load_checks(COURSE)
 
 
 @pytest.fixture(scope="session")
 def sandbox():
     """One fork server for the whole session (as a grading worker has); short limits keep the
     hang and memory tests quick."""
-    from autograder.sandbox import Limits, Sandbox
+    from autograder.grade import preload
+    from autograder.isolate.sandbox import Limits, Sandbox
 
-    with Sandbox(Limits(timeout_s=3.0, memory_bytes=1 * 2**30)) as box:
+    with Sandbox(Limits(timeout_s=3.0, memory_bytes=1 * 2**30), preload=preload(COURSE)) as box:
         yield box
 
 
@@ -63,16 +64,25 @@ def grade_folder(sandbox, checks, tmp_path):
     """grade_folder(path) -> GradeReport, with the session's sandbox and every check."""
     from autograder.grade import grade
 
-    return lambda path: grade(path, sandbox=sandbox, checks=checks)
+    return lambda path: grade(path, COURSE, sandbox=sandbox, checks=checks)
 
 
 def scores_by_function(report) -> dict[str, float]:
-    from autograder.scoring import function_scores
+    from autograder.score import function_scores
 
-    return {s.function.qualname: s.score for s in function_scores(report.results)}
+    return {s.function.qualname: s.score for s in function_scores(COURSE, report.results)}
 
 
 def full_marks() -> dict[str, float]:
-    from autograder.contract import FUNCTIONS
+    return {f.qualname: f.points for f in COURSE.functions}
 
-    return {f.qualname: f.points for f in FUNCTIONS}
+
+def points(qualname: str, *whats: str) -> float:
+    """The points of a function's checks whose names end in one of `whats` (from the registry,
+    never a literal): what a submission that fails exactly those checks loses."""
+    from autograder.check import load_checks
+
+    names = {f"{qualname}: {what}" for what in whats}
+    found = [c for c in load_checks(COURSE) if c.name in names]
+    assert len(found) == len(names), f"no check named {sorted(names - {c.name for c in found})}"
+    return sum(c.points for c in found)

@@ -1,4 +1,5 @@
-"""Entry functions that tests/test_sandbox.py runs inside the sandbox, each as `fn(job, send)`.
+"""Entry functions that tests/test_sandbox.py runs inside the sandbox: each `fn(job, send)`, made
+an entry (called with the child's Channel) by `@entry`, gets the job as the first message.
 
 The tests copy this file into the run's workdir; the child imports it from there. When the child
 runs as "nobody" it may be unable to read the Python installation, so stick to modules the zygote
@@ -19,6 +20,13 @@ import numpy as np
 Send = Callable[[Any], None]
 
 
+def entry(fn: Callable[[Any, Send], None]) -> Callable[[Any], None]:
+    def run(channel: Any) -> None:
+        fn(channel.receive(), channel.send)
+    return run
+
+
+@entry
 def echo(job: Any, send: Send) -> None:
     send(job)
 
@@ -27,6 +35,7 @@ class Tagged(np.ndarray):
     """An ndarray subclass the grader must never see as such."""
 
 
+@entry
 def values(job: Any, send: Send) -> None:
     """Values built in the child, of every kind the protocol carries."""
     message = {
@@ -49,22 +58,26 @@ def values(job: Any, send: Send) -> None:
     send(message)
 
 
+@entry
 def fake_results(job: Any, send: Send) -> None:
     print('{"score": 100, "tests": [{"name": "everything", "score": 100}]}')
     send({"ok": True})
 
 
+@entry
 def forever(job: Any, send: Send) -> None:
     while True:
         pass
 
 
+@entry
 def steps(job: Any, send: Send) -> None:
     for step in range(job["steps"]):
         time.sleep(job["pause"])
         send(step)
 
 
+@entry
 def exit_early(job: Any, send: Send) -> None:
     send("first")
     if job == "sys.exit":
@@ -72,14 +85,17 @@ def exit_early(job: Any, send: Send) -> None:
     os._exit(0)
 
 
+@entry
 def crash(job: Any, send: Send) -> None:
     raise ValueError("student bug")
 
 
+@entry
 def segfault(job: Any, send: Send) -> None:
     os.kill(os.getpid(), signal.SIGSEGV)
 
 
+@entry
 def allocate(job: Any, send: Send) -> None:
     try:
         block = np.ones(3 * 2**30, dtype=np.uint8)
@@ -89,6 +105,7 @@ def allocate(job: Any, send: Send) -> None:
     send({"memory": False, "size": block.size})
 
 
+@entry
 def flood(job: Any, send: Send) -> None:
     line = "x" * 2**20
     for _ in range(100):
@@ -96,6 +113,7 @@ def flood(job: Any, send: Send) -> None:
     send({"done": True})
 
 
+@entry
 def orphan(job: Any, send: Send) -> None:
     """Leave a detached sleeper (double fork + setsid) that appends to a file every 0.1 s."""
     if os.fork() == 0:
@@ -112,6 +130,7 @@ def orphan(job: Any, send: Send) -> None:
     send({"started": os.path.exists(job["file"])})
 
 
+@entry
 def kill_zygote(job: Any, send: Send) -> None:
     with open(job["pid_file"], "w") as file:
         file.write(str(os.getpid()))
@@ -119,6 +138,7 @@ def kill_zygote(job: Any, send: Send) -> None:
     time.sleep(30)
 
 
+@entry
 def identity(job: Any, send: Send) -> None:
     try:
         with open(os.path.join(job["private_dir"], "intruder"), "w") as file:
@@ -129,6 +149,7 @@ def identity(job: Any, send: Send) -> None:
     send({"euid": os.geteuid(), "egid": os.getegid(), "groups": os.getgroups(), "write_error": error})
 
 
+@entry
 def environment(job: Any, send: Send) -> None:
     send(
         {
@@ -145,12 +166,14 @@ def environment(job: Any, send: Send) -> None:
     )
 
 
+@entry
 def garbage_then_sleep(job: Any, send: Send) -> None:
     """A frame that is not JSON, then hang: the grader must reject it and stop the child."""
     os.write(3, len(b"{not json").to_bytes(8, "big") + b"{not json")
     time.sleep(30)
 
 
+@entry
 def oversized_frame(job: Any, send: Send) -> None:
     os.write(3, (2**40).to_bytes(8, "big"))
     time.sleep(30)

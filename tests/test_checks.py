@@ -7,45 +7,64 @@ from collections import Counter
 import jsonschema
 import pytest
 
-from autograder.checks import load_checks
-from autograder.contract import BONUS_SCORE, FUNCTIONS, MAX_SCORE
+from autograder.check import load_checks, named_rng
+from autograder.course import COURSE
 from autograder.report.gradescope import results_json, schema
 from conftest import ASSIGNMENT, SOLUTIONS, full_marks, scores_by_function
 
 
-def test_points_per_function_are_specs(checks):
+def test_points_per_function_add_up_to_the_registry(checks):
     points = Counter()
     for check in checks:
-        points[check.function] += check.points
+        points[check.function.qualname] += check.points
     assert dict(points) == full_marks()
-    assert (MAX_SCORE, BONUS_SCORE) == (100, 10)
 
 
 def test_names_are_unique_and_say_what_they_check(checks):
     names = [c.name for c in checks]
     assert len(names) == len(set(names))
     for check in checks:
-        assert check.name.startswith(f"{check.function}: ") and len(check.what) > 10
+        assert check.name.startswith(f"{check.function.qualname}: ") and len(check.what) > 10
 
 
-@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.qualname)
+@pytest.mark.parametrize("function", COURSE.functions, ids=lambda f: f.qualname)
 def test_every_function_has_visible_and_hidden_checks(checks, function):
-    mine = [c for c in checks if c.function == function.qualname]
+    mine = [c for c in checks if c.function is function]
     assert any(c.visible for c in mine) and any(not c.visible for c in mine)
 
 
 def test_about_a_third_of_the_points_are_hidden(checks):
     hidden = sum(c.points for c in checks if not c.visible) / sum(c.points for c in checks)
     assert 0.25 <= hidden <= 0.4
-    assert [c for c in load_checks(include_hidden=False)] == [c for c in checks if c.visible]
+    assert [c.name for c in load_checks(COURSE, include_hidden=False)] == [c.name for c in checks if c.visible]
 
 
-def test_the_solutions_score_110_with_every_check_passed(grade_folder):
+def test_a_checks_inputs_depend_on_its_name_alone(checks):
+    """Seeded by the name: the same draws whatever other checks exist or in which order."""
+    first, second = named_rng("losses.softmax: some check"), named_rng("losses.softmax: some check")
+    assert (first.normal(size=3) == second.normal(size=3)).all()
+    assert (named_rng("a").normal(size=3) != named_rng("b").normal(size=3)).all()
+    check = next(c for c in checks if c.name.endswith("matches torch.softmax on random logits (4, 7)"))
+    assert (check.calls[0].args[0] == named_rng(check.name).normal(size=(4, 7))).all()
+
+
+def test_every_function_with_checks_has_known_mistakes_keyed_by_the_registry(checks):
+    """Mistakes are keyed by registry objects, so a typo cannot silently turn hints off."""
+    from autograder.check.mistakes import known_mistakes
+
+    mistakes = known_mistakes(COURSE)
+    assert set(mistakes) == set(COURSE.functions)
+    for check in checks:
+        assert list(check.mistakes) == mistakes[check.function]
+
+
+def test_the_solutions_score_full_marks_with_every_check_passed(grade_folder):
     report = grade_folder(SOLUTIONS)
     assert all(r.status == "passed" for r in report.results), [r.feedback for r in report.results if r.status != "passed"]
-    data = results_json(report)
+    data = results_json(COURSE, report)
     jsonschema.validate(data, schema())
-    assert data["score"] == 110 == sum(t["max_score"] for t in data["tests"])
+    full = COURSE.max_score + COURSE.bonus_score
+    assert data["score"] == full == sum(t["max_score"] for t in data["tests"])
     assert {t["visibility"] for t in data["tests"]} == {"visible", "after_published"}
 
 
@@ -53,6 +72,6 @@ def test_the_stubs_score_0_with_every_function_not_attempted(grade_folder):
     report = grade_folder(ASSIGNMENT)
     assert set(scores_by_function(report).values()) == {0}
     assert {r.status for r in report.results} == {"not attempted"}
-    data = results_json(report)
+    data = results_json(COURSE, report)
     jsonschema.validate(data, schema())
-    assert data["score"] == 0 and sum(t["max_score"] for t in data["tests"]) == 110
+    assert data["score"] == 0 and sum(t["max_score"] for t in data["tests"]) == COURSE.max_score + COURSE.bonus_score

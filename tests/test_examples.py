@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import ROOT, full_marks, scores_by_function
+from autograder.course import COURSE
+from conftest import ROOT, full_marks, points, scores_by_function
 
 EXAMPLES = ROOT / "examples" / "submissions"
 
@@ -20,8 +21,10 @@ def test_bob_loses_points_exactly_where_his_bugs_are(grade_folder):
     buggy = {"losses.softmax", "backprop.tiny_backward", "sgd.sgd_step", "rnn.sequence_loss", "rnn.rnn_backward"}
     assert {f: s for f, s in scores.items() if f not in buggy} == \
            {f: p for f, p in full_marks().items() if f not in buggy}
-    assert scores["losses.softmax"] == 3.5          # only the ±1e4 check fails
-    assert scores["rnn.sequence_loss"] == 0 and scores["sgd.sgd_step"] == 0.5  # grads left alone
+    softmax = "losses.softmax"  # only the ±1e4 check fails
+    assert scores[softmax] == full_marks()[softmax] - points(softmax, "finite and exact for logits of ±1e4")
+    assert scores["sgd.sgd_step"] == points("sgd.sgd_step", "leaves grads unchanged")  # grads left alone
+    assert scores["rnn.sequence_loss"] == 0
     assert scores["backprop.tiny_backward"] == 0    # dL/dw2 wrong in every check
     statuses = {r.status for r in report.results if r.function == "rnn.rnn_backward"}
     assert statuses == {"not attempted"}
@@ -31,19 +34,19 @@ def test_bob_loses_points_exactly_where_his_bugs_are(grade_folder):
 
 def test_carol_half_done_scores_her_finished_parts(grade_folder):
     scores = scores_by_function(grade_folder(EXAMPLES / "carol_half_done"))
-    done = {f: p for f, p in full_marks().items() if f.split(".")[0] in ("losses", "backprop")}
+    done = {f.qualname: f.points for f in COURSE.in_part("losses") + COURSE.in_part("backprop")}
     assert {f: scores[f] for f in done} == done
-    assert scores["sgd.sgd_step"] == 5
-    assert sum(scores.values()) == 55
+    assert scores["sgd.sgd_step"] == full_marks()["sgd.sgd_step"]
+    assert sum(scores.values()) == sum(done.values()) + full_marks()["sgd.sgd_step"]
 
 
 def test_dave_crashes_and_hangs_cost_only_those_functions(grade_folder):
     report = grade_folder(EXAMPLES / "dave_crashes")
     scores = scores_by_function(report)
-    assert scores["losses.square_loss"] == 5 and sum(scores.values()) == 5
+    assert scores["losses.square_loss"] == full_marks()["losses.square_loss"] == sum(scores.values())
     status = {r.function: r.status for r in report.results}
     assert status["losses.softmax"] == "timed out"
     assert status["losses.log_softmax"] == "crashed" and status["losses.cross_entropy"] == "crashed"
     syntax = next(r for r in report.results if r.function == "backprop.tiny_forward")
-    assert syntax.status == "crashed" and "backprop.py:4" in syntax.feedback
+    assert syntax.status == "crashed" and "SyntaxError in backprop.py, line 4" in syntax.feedback
     assert status["sgd.sgd_step"] == "not attempted"  # no sgd.py

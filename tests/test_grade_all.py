@@ -22,12 +22,13 @@ import nbformat
 import pytest
 from conftest import ASSIGNMENT, ROOT, SOLUTIONS
 
-from autograder.contract import FUNCTIONS, PARTS
+from autograder.course import COURSE
 from autograder.report.gradebook import read_gradebook
 from autograder.report.gradescope import schema
 
-FULL = 110.0  # 100 + 10 bonus, once every part's checks are loaded
-POINTS = {f.qualname: f.points for f in FUNCTIONS}
+FULL = COURSE.max_score + COURSE.bonus_score
+POINTS = {f.qualname: f.points for f in COURSE.functions}
+PARTS = COURSE.modules
 PART_IMPORT = re.compile(r"^from (losses|backprop|sgd|rnn) import .*$", re.MULTILINE)
 
 # (student id, function it breaks, module, old text, new text): one typical mistake each.
@@ -124,9 +125,9 @@ def graded_reused(stdout: str) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
-    from autograder.checks import load_checks
+    from autograder.check import load_checks
 
-    assert sum(c.points for c in load_checks()) == FULL, "not every part's checks are loaded yet"
+    assert sum(c.points for c in load_checks(COURSE)) == FULL, "not every part's checks are loaded yet"
     base = tmp_path_factory.mktemp("class")
     grader = snapshot_grader(base / "grader")
     submissions, reports = make_class(base / "submissions"), base / "reports"
@@ -156,7 +157,8 @@ def test_correct_submissions_get_full_marks_in_every_form(graded_class):
     for student in CORRECT:
         assert scores(book[student]) == POINTS, student
         assert float(book[student]["total"]) == FULL
-        assert {p: float(book[student][p]) for p in PARTS} == {"losses": 25, "backprop": 25, "sgd": 20, "rnn": 40}
+        assert {p: float(book[student][p]) for p in PARTS} == {
+            p.module: sum(f.points for f in COURSE.in_part(p)) for p in COURSE.parts}
 
 
 def test_stubs_empty_and_rejected_score_zero(graded_class):
@@ -204,7 +206,7 @@ def test_feedback_markdown_and_gradescope_results(graded_class):
     assert "### ✗ losses.softmax:" in failed_section
     assert "### ✗ losses.log_softmax" not in failed_section
     stubs = (reports / "students" / "stubs_jon" / "feedback.md").read_text()
-    assert "not attempted" in stubs and "**Total: 0 / 110**" in stubs
+    assert "not attempted" in stubs and f"**Total: 0 / {FULL:g}**" in stubs
 
 
 def test_class_summary_html_and_terminal(graded_class):
@@ -289,7 +291,7 @@ def test_gradescope_export_puts_names_and_emails_in_the_gradebook(tmp_path):
 
 
 def test_metadata_reader_takes_symbol_and_plain_keys(tmp_path):
-    from autograder.grade_all import read_metadata
+    from autograder.batch.discover import read_metadata
 
     path = tmp_path / "submission_metadata.yml"
     path.write_text(METADATA)
@@ -299,7 +301,7 @@ def test_metadata_reader_takes_symbol_and_plain_keys(tmp_path):
 
 
 def test_discovery_ids_are_safe_and_unique(tmp_path):
-    from autograder.grade_all import discover
+    from autograder.batch.discover import discover
 
     (tmp_path / "alice").mkdir()
     (tmp_path / "alice.zip").write_bytes(b"")
@@ -313,8 +315,8 @@ def test_discovery_ids_are_safe_and_unique(tmp_path):
 
 
 def test_a_grading_exception_gives_an_error_row_and_the_batch_goes_on(tmp_path, monkeypatch):
-    from autograder import grade_all as batch
-    from autograder.checks import load_checks
+    from autograder.batch import cache, run as batch
+    from autograder.check import load_checks
 
     class FailingPool:  # what the workers report when grade() raises
         def __init__(self, size, options):
@@ -325,8 +327,8 @@ def test_a_grading_exception_gives_an_error_row_and_the_batch_goes_on(tmp_path, 
                 if task["path"].endswith("bad"):
                     yield {"id": task["id"], "error": "RuntimeError: the grader broke"}
                 else:
-                    yield {"id": task["id"], "report": batch.report_to_dict(batch.placeholder_report(
-                        load_checks(), "good", "folder", "passed", ""))}
+                    yield {"id": task["id"], "report": cache.report_to_dict(batch.placeholder_report(
+                        load_checks(COURSE), "good", "folder", "passed", ""))}
 
         def close(self):
             pass
@@ -347,14 +349,14 @@ def test_a_grading_exception_gives_an_error_row_and_the_batch_goes_on(tmp_path, 
 
 
 def test_editing_the_grader_changes_its_version(tmp_path):
-    from autograder.grade_all import grader_version
+    from autograder.batch.cache import grader_version
 
     package = snapshot_grader(tmp_path) / "autograder"
     before = grader_version(package)
     assert grader_version(package) == before
     (package / "report" / "unused.txt").write_text("not source")
     assert grader_version(package) == before
-    with open(package / "checks" / "losses.py", "a") as file:
+    with open(package / "course" / "checks" / "losses.py", "a") as file:
         file.write("\n# a comment is an edit too\n")
     assert grader_version(package) != before
 
@@ -362,14 +364,14 @@ def test_editing_the_grader_changes_its_version(tmp_path):
 def test_a_submission_over_its_time_budget_is_stopped_and_the_next_one_is_graded(tmp_path):
     import dataclasses
 
-    from autograder.grade_all import _Pool
-    from autograder.sandbox import Limits
+    from autograder.batch.pool import _Pool
+    from autograder.isolate.sandbox import Limits
 
     copy_with(tmp_path / "hang", "losses", "    exp = np.exp(shifted)\n", "    while True:\n        pass\n")
     (tmp_path / "empty").mkdir()
     tasks = [{"id": name, "path": str(tmp_path / name), "options": {"include_hidden": False}}
              for name in ("hang", "empty")]
-    pool = _Pool(1, {"limits": dataclasses.asdict(Limits(timeout_s=5.0)), "include_hidden": False})
+    pool = _Pool(1, {"limits": dataclasses.asdict(Limits(timeout_s=5.0)), "include_hidden": False, "course": ""})
     try:
         payloads = {p["id"]: p for p in pool.run(tasks, budget_s=1.0)}
     finally:
@@ -380,7 +382,7 @@ def test_a_submission_over_its_time_budget_is_stopped_and_the_next_one_is_graded
 
 
 def test_an_unreadable_metadata_file_still_gives_every_submission_a_row(tmp_path):
-    from autograder.grade_all import discover
+    from autograder.batch.discover import discover
 
     (tmp_path / "submission_metadata.yml").write_text("submission_1: [unclosed\n")
     (tmp_path / "submission_1").mkdir()

@@ -24,8 +24,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from autograder.bundle import build_gradescope_zip, makefile_torch_spec
-from autograder.checks import load_checks
+from autograder.build.bundle import build_gradescope_zip, makefile_torch_spec
+from autograder.check import load_checks
+from autograder.course import COURSE
 from autograder.report.gradescope import schema
 from conftest import ASSIGNMENT, ROOT, SOLUTIONS
 
@@ -33,12 +34,12 @@ IS_ROOT = os.geteuid() == 0
 NEEDS_ROOT = pytest.mark.skipif(not IS_ROOT, reason="privilege drop and file locking need root "
                                 "(Gradescope runs run_autograder as root)")
 MARKER = "BEGIN " + "SOLUTION"
-HIDDEN_LOSSES = ROOT / "autograder" / "checks" / "hidden" / "losses.py"
+HIDDEN_LOSSES = ROOT / "autograder" / "course" / "hidden" / "losses.py"
 RUN_TIMEOUT_S = 240
 
 
 def total_points(prefix: str = "") -> float:
-    return sum(c.points for c in load_checks() if c.function.startswith(prefix))
+    return sum(c.points for c in load_checks(COURSE) if c.function.qualname.startswith(prefix))
 
 
 # ------------------------------------------------------------------------------------- the zip
@@ -47,7 +48,7 @@ def total_points(prefix: str = "") -> float:
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory) -> tuple[Path, float]:
     start = time.monotonic()
-    path = build_gradescope_zip(tmp_path_factory.mktemp("dist") / "gradescope-autograder.zip")
+    path = build_gradescope_zip(COURSE, tmp_path_factory.mktemp("dist") / "gradescope-autograder.zip")
     return path, time.monotonic() - start
 
 
@@ -64,17 +65,20 @@ def test_zip_layout(bundle):
             assert archive.read(script).startswith(b"#!/usr/bin/env bash\n")
         assert "requirements.txt" in names
         assert {"autograder/__init__.py", "autograder/__main__.py", "autograder/gradescope.py",
-                "autograder/sandbox.py", "autograder/harness.py", "autograder/reference.py"} <= names
-        assert any(n.startswith("autograder/checks/hidden/") and n.endswith(".py") for n in names)
-        for part in ("losses", "backprop", "sgd", "rnn"):
-            assert f"autograder/checks/{part}.py" in names
+                "autograder/isolate/sandbox.py", "autograder/isolate/harness.py",
+                "autograder/course/reference.py"} <= names
+        assert not any(n.startswith(("autograder/build/", "autograder/batch/", "autograder/course/handout/"))
+                       for n in names)
+        for part in COURSE.modules:
+            for folder in ("checks", "hidden", "hints", "mistakes"):
+                assert f"autograder/course/{folder}/{part}.py" in names
         for name in names:
             top = name.split("/")[0]
             assert top in ("setup.sh", "run_autograder", "requirements.txt", "autograder"), name
             assert "__pycache__" not in name and not name.endswith(".pyc"), name
         for name in names:  # and no solution text anywhere, whatever the file
             assert MARKER.encode() not in archive.read(name), f"{name} holds solution text"
-        # (the grader's own numpy versions of the functions, in hints.py, are meant to be there:
+        # (the grader's own numpy versions of the functions, in mistakes/, are meant to be there:
         # the zip goes to Gradescope only, and student code cannot read it there)
         shipped = {archive.read(n) for n in names}
         for folder in (SOLUTIONS, ASSIGNMENT):
@@ -269,7 +273,7 @@ def runs(bundle) -> dict[str, Run]:
         else:
             root = make_root(path, {})
             fields = {"spy": str(spy), "results": str(root / "results" / "results.json"),
-                      "hidden": str(root / "source" / "autograder" / "checks" / "hidden" / "losses.py"),
+                      "hidden": str(root / "source" / "autograder" / "course" / "hidden" / "losses.py"),
                       "grade": str(root / "source" / "autograder" / "grade.py"),
                       "metadata": str(root / "submission_metadata.json")}
             attack = {"fake": FAKE_RESULTS, "daemon": DAEMON, "reader": READER, "modifier": MODIFIER}[name]
@@ -293,8 +297,9 @@ def check_results(run: Run, score: float) -> dict:
     assert run.process.returncode == 0, run.process.stdout + run.process.stderr
     results = run.results
     jsonschema.validate(results, schema())
-    assert results["score"] == pytest.approx(score), results["output"]
-    assert len(results["tests"]) == len(load_checks())
+    assert results["score"] == pytest.approx(score), results["output"] + "\n".join(
+        t["output"] for t in results["tests"] if t["score"] < t["max_score"])
+    assert len(results["tests"]) == len(load_checks(COURSE))
     assert results["stdout_visibility"] == "hidden"
     assert results["output"].startswith("Graded for Ada Lovelace, Alan Turing\n")
     for test in results["tests"]:  # the metadata stays out of the tests
@@ -308,7 +313,7 @@ def check_results(run: Run, score: float) -> dict:
 def test_solutions_score_full_marks(runs):
     run = runs["solutions"]
     check_results(run, total_points())
-    assert total_points() == 110
+    assert total_points() == COURSE.max_score + COURSE.bonus_score
     print(f"run_autograder on the solutions: {run.seconds:.1f} s")
 
 
@@ -347,7 +352,7 @@ def test_a_detached_process_cannot_overwrite_the_results(runs):
         uids = next(line for line in lines if line.startswith("Uid:")).split()[1:]
         assert state == "Z" or student not in uids, f"process {pid} of the student survived grading"
     if IS_ROOT:
-        from autograder.sandbox import _process_table, _user_pids
+        from autograder.isolate.sandbox import _process_table, _user_pids
 
         assert not [p for p in _user_pids(_process_table(), _student_uid()) if p in pids]
 

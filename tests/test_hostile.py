@@ -18,6 +18,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from autograder.course import COURSE
 from autograder.report.gradescope import results_json, schema
 from conftest import ROOT, SOLUTIONS, full_marks, scores_by_function
 
@@ -36,7 +37,7 @@ def expect_only(report, lost: dict[str, float]) -> None:
     """Every function at full marks except `lost` (function -> score it must get)."""
     expected = full_marks() | lost
     assert scores_by_function(report) == expected
-    jsonschema.validate(results_json(report), schema())
+    jsonschema.validate(results_json(COURSE, report), schema())
 
 
 def test_monkeypatched_comparisons_do_not_pass_wrong_answers(grade_folder, tmp_path):
@@ -171,7 +172,7 @@ def test_fake_results_printed_or_written_do_not_reach_the_report(tmp_path):
     assert done.returncode == 0, done.stderr
     data = json.loads(results.read_text())
     jsonschema.validate(data, schema())
-    assert data["score"] == pytest.approx(105.0)
+    assert data["score"] == pytest.approx(COURSE.max_score + COURSE.bonus_score - full_marks()["losses.square_loss"])
     assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
     # The printed fake is shown only as the code's output, behind a margin, never as a report line.
     shown = [line for line in done.stdout.splitlines() if '"score": 999' in line]
@@ -232,7 +233,9 @@ def test_printed_output_is_kept_capped_and_never_in_results_json(grade_folder, t
             return _square_loss(y, o)
     """))
     expect_only(report, {})
-    printed = report.output["losses"]
-    assert "hello from losses at import" in printed and "more output, not kept" in printed
-    assert len(printed) < 5000
-    assert "hello from losses" not in json.dumps(results_json(report))
+    assert report.output["losses"] == "hello from losses at import\n"
+    during = [r.printed for r in report.results if r.function == "losses.square_loss"]
+    assert during and all("yyyy" in p and "characters more" in p and len(p) < 5000 for p in during)
+    assert all(not r.printed for r in report.results if r.function != "losses.square_loss")
+    data = json.dumps(results_json(COURSE, report))
+    assert "hello from losses" not in data and "yyyy" not in data

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.contract import FUNCTIONS
+from autograder.course import COURSE
 from conftest import full_marks, scores_by_function
 from mutants import MUTANTS
 
 
 def test_mutants_cover_every_graded_function():
-    assert {f.qualname for f in FUNCTIONS} <= {m.function for m in MUTANTS}
+    assert {f.qualname for f in COURSE.functions} <= {m.function for m in MUTANTS}
     assert len(MUTANTS) >= 25
 
 
@@ -32,12 +32,12 @@ def test_mutant_loses_points_only_in_its_own_function(mutant, grade_folder, tmp_
 def test_rnn_backward_check_on_two_million_parameters_catches_every_gradient_mutant(sandbox, tmp_path):
     """The finite-difference check scales (make bench times it): on V = 10,000, d = 64, H = 128
     it passes the solutions and fails each rnn_backward mutant."""
-    from autograder.checks.hidden.rnn import large_model_check
+    from autograder.course.hidden.rnn import large_model_check
     from autograder.grade import grade
     from conftest import SOLUTIONS
 
     large = [large_model_check()]
-    assert grade(SOLUTIONS, sandbox=sandbox, checks=large).results[0].status == "passed"
+    assert grade(SOLUTIONS, COURSE, sandbox=sandbox, checks=large).results[0].status == "passed"
     for i, mutant in enumerate(m for m in MUTANTS if m.function == "rnn.rnn_backward"):
-        result = grade(mutant.write(tmp_path / str(i)), sandbox=sandbox, checks=large).results[0]
+        result = grade(mutant.write(tmp_path / str(i)), COURSE, sandbox=sandbox, checks=large).results[0]
         assert result.status == "failed", mutant.mistake

@@ -12,15 +12,18 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.build.handout import build_notebook, write_notebook
 from autograder.cli import main
-from autograder.contract import BONUS_SCORE, FUNCTIONS, MAX_SCORE, PART_MODULES
-from autograder.notebook import NOTEBOOK_NAME, build_notebook, write_notebook
-from autograder.scoring import total
-from autograder.stubs import PART_FILES
+from autograder.course import COURSE
+from autograder.score import total
+
+FUNCTIONS, PART_MODULES = COURSE.functions, COURSE.modules
+PART_FILES = [p.file for p in COURSE.parts]
+NOTEBOOK_NAME = COURSE.notebook_name
 from conftest import ASSIGNMENT, SOLUTIONS
 
 NOTEBOOK = ASSIGNMENT / NOTEBOOK_NAME
-FULL = MAX_SCORE + BONUS_SCORE  # 110
+FULL = COURSE.max_score + COURSE.bonus_score
 
 
 def sources() -> dict[str, str]:
@@ -58,7 +61,7 @@ def write(nb, path: Path) -> Path:
 def solutions_with_extras() -> nbformat.NotebookNode:
     """The solutions notebook plus the cells students add: notes, prints, magics, shell commands,
     a cell that fails when run, and a slow one. None of them may cost a point."""
-    nb = build_notebook(sources(), with_solutions=True)
+    nb = build_notebook(sources(), COURSE, with_solutions=True)
     first = [nbformat.v4.new_markdown_cell("My notes: **softmax** first.", id="extra-notes"),
              code('print("hello from my notebook")'), code("%matplotlib inline")]
     middle = [code("!pip install foo"), code("undefined_name + 1")]
@@ -80,7 +83,7 @@ def assert_full_marks(report) -> None:
 
 
 def test_committed_notebook_is_what_the_generator_makes_today(tmp_path):
-    fresh = write_notebook(tmp_path / NOTEBOOK_NAME, SOLUTIONS)
+    fresh = write_notebook(tmp_path / NOTEBOOK_NAME, COURSE, SOLUTIONS)
     assert NOTEBOOK.is_file(), f"assignment/{NOTEBOOK_NAME} is missing: run `make stubs`"
     stale = f"assignment/{NOTEBOOK_NAME} is stale: run `make stubs`"
     assert NOTEBOOK.read_bytes() == fresh.read_bytes(), stale
@@ -94,8 +97,8 @@ def test_stubs_command_writes_the_notebook_with_the_stubs(tmp_path, capsys):
 
 
 def test_build_is_deterministic():
-    once = nbformat.writes(build_notebook(sources(), with_solutions=False))
-    assert once == nbformat.writes(build_notebook(sources(), with_solutions=False))
+    once = nbformat.writes(build_notebook(sources(), COURSE, with_solutions=False))
+    assert once == nbformat.writes(build_notebook(sources(), COURSE, with_solutions=False))
     assert "execution_count\": null" in once and '"outputs": []' in once
 
 
@@ -143,7 +146,7 @@ def test_no_solution_line_appears_in_the_notebook():
 
 
 def test_solutions_notebook_keeps_the_solutions_without_markers():
-    nb = build_notebook(sources(), with_solutions=True)
+    nb = build_notebook(sources(), COURSE, with_solutions=True)
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "# BEGIN SOLUTION" not in text and "# END SOLUTION" not in text
     assert "raise NotImplementedError" not in text
@@ -151,7 +154,7 @@ def test_solutions_notebook_keeps_the_solutions_without_markers():
 
 
 def test_optional_training_runs_top_to_bottom_with_the_solutions(tmp_path):
-    nb = build_notebook(sources(), with_solutions=True)
+    nb = build_notebook(sources(), COURSE, with_solutions=True)
     after_checks = nb.cells[[c.id for c in nb.cells].index("check-your-work"):]
     optional = [c for c in after_checks if c.cell_type == "code"]
     assert optional and all("nlm" not in c.metadata for c in optional)  # ungraded, unmarked

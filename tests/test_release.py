@@ -18,18 +18,20 @@ from pathlib import Path
 
 import pytest
 
-from autograder.checks import load_checks
-from autograder.checks.judges import materialise
-from autograder.release import CHECKS_FOLDER, RELEASE_NAME, _recorder, build_release
+from autograder.build.release import CHECKS_FOLDER, RELEASE_NAME, build_release
+from autograder.check import load_checks
+from autograder.check.mistakes import RECORDED_FILE, fingerprint
+from autograder.course import COURSE
 from conftest import ROOT, SOLUTIONS
 
-VISIBLE = load_checks(include_hidden=False)
-HIDDEN = [c for c in load_checks() if not c.visible]
+VISIBLE = load_checks(COURSE, include_hidden=False)
+HIDDEN = [c for c in load_checks(COURSE) if not c.visible]
+REFERENCE = "/autograder/course/reference.py"
 VISIBLE_POINTS = sum(c.points for c in VISIBLE)
 MUTATION = ("params[k] -= lr * grads[k]", "params[k] = params[k] - lr * grads[k]")
 RUN_TIMEOUT_S = 240
 
-# The engine's PyTorch reference (autograder/reference.py) ships because every check computes its
+# The course's PyTorch reference (autograder/course/reference.py) ships because every check computes its
 # expected values with it and the sandbox swaps it in for callees. These lines of it equal lines
 # of the solutions (functions whose steps SPEC.md spells out: minibatch_indices, the torch
 # training step, next_word_probs, train_tiny's loops, an init helper). Reviewed and known; any
@@ -78,7 +80,7 @@ def texts_of(archive: zipfile.ZipFile) -> dict[str, str]:
 def built(tmp_path_factory):
     """(zip path, unpacked release folder)."""
     dist = tmp_path_factory.mktemp("dist")
-    folder = build_release(dist)
+    folder = build_release(COURSE, dist)
     archive = dist / f"{RELEASE_NAME}.zip"
     assert folder == dist / RELEASE_NAME and archive.is_file()
     unpacked = tmp_path_factory.mktemp("unzipped")
@@ -100,8 +102,9 @@ def test_the_zip_holds_the_handout_the_checks_and_their_setup(built):
     for stub in (ROOT / "assignment").glob("*.py"):
         assert (release / stub.name).read_text() == stub.read_text()
     package = release / CHECKS_FOLDER / "autograder"
-    for module in ("pytest_plugin.py", "grade.py", "sandbox.py", "harness.py", "reference.py",
-                   "checks/__init__.py", "checks/losses.py", "checks/rnn.py"):
+    for module in ("student/pytest_plugin.py", "grade.py", "isolate/sandbox.py", "isolate/harness.py",
+                   "course/reference.py", "course/checks/__init__.py", "course/checks/losses.py",
+                   "course/checks/rnn.py", f"course/{RECORDED_FILE}"):
         assert (package / module).is_file(), module
     assert (release / CHECKS_FOLDER / "pyproject.toml").is_file()
     readme = (release / "README.md").read_text()
@@ -116,22 +119,22 @@ def test_no_hidden_check_and_no_solution_in_the_zip(built):
     archive, _ = built
     with zipfile.ZipFile(archive) as z:
         names, texts = z.namelist(), texts_of(z)
-    assert not [n for n in names if "checks/hidden" in n or "/solutions/" in n or n.endswith("/solutions")]
-    for instructor_only in ("stubs.py", "notebook.py", "grade_all.py", "release.py", "bundle.py"):
-        assert not [n for n in names if n.endswith("/autograder/" + instructor_only)]
+    never = ("/course/hidden/", "/course/mistakes/", "/course/handout/", "/autograder/build/", "/autograder/batch/",
+             "/solutions/")
+    assert not [n for n in names if any(x in n for x in never) or n.endswith("/solutions")]
 
     hidden_lines = solution_lines()
     assert len(hidden_lines) > 50
     leaks = {}
     for name, text in texts.items():
         found = {line.strip() for line in text.splitlines()} & hidden_lines
-        if name.endswith("/autograder/reference.py"):
+        if name.endswith(REFERENCE):
             found -= KNOWN_REFERENCE_OVERLAP
         if found:
             leaks[name] = sorted(found)
     assert not leaks, leaks
-    reference = [t for n, t in texts.items() if n.endswith("/autograder/reference.py")]
-    assert reference == [(ROOT / "autograder" / "reference.py").read_text()]
+    reference = [t for n, t in texts.items() if n.endswith(REFERENCE)]
+    assert reference == [(ROOT / "autograder" / "course" / "reference.py").read_text()]
 
     visible_whats = {c.what for c in VISIBLE}
     secrets = {c.name for c in HIDDEN} | {c.what for c in HIDDEN if c.what not in visible_whats}
@@ -142,13 +145,13 @@ def test_no_hidden_check_and_no_solution_in_the_zip(built):
 
 def test_recorded_hints_hold_only_visible_inputs_and_no_wrong_code(built):
     _, release = built
-    hints = (release / CHECKS_FOLDER / "autograder" / "hints.py").read_text()
-    assert not re.search(r"^def _(?!canonical|fingerprint|restore|recorded)", hints, re.M)
-    table = json.loads((release / CHECKS_FOLDER / "autograder" / "hints_recorded.json").read_text())
+    course = release / CHECKS_FOLDER / "autograder" / "course"
+    assert not (course / "mistakes").exists()
+    table = json.loads((course / RECORDED_FILE).read_text())
+    assert set(table) == {f.qualname for f in COURSE.functions}
     keys = {k for mistakes in table.values() for m in mistakes for k in m["outcomes"]}
-    fingerprint = _recorder()["_fingerprint"]
-    visible = {fingerprint(materialise(call.args), materialise(call.kwargs)) for c in VISIBLE for call in c.calls}
-    hidden = {fingerprint(materialise(call.args), materialise(call.kwargs)) for c in HIDDEN for call in c.calls}
+    visible = {fingerprint(call) for c in VISIBLE for call in c.calls}
+    hidden = {fingerprint(call) for c in HIDDEN for call in c.calls}
     assert keys and keys <= visible
     assert not keys & (hidden - visible)
 
@@ -159,9 +162,10 @@ PROBE = """\
 import sys, pytest
 code = pytest.main(sys.argv[1:])
 import autograder
-from autograder.checks import load_checks
+from autograder.check import load_checks
+from autograder.registry import load_course
 print("PROBE package=" + autograder.__file__)
-print("PROBE checks=%d" % len(load_checks(include_hidden=True)))
+print("PROBE checks=%d" % len(load_checks(load_course(), include_hidden=True)))
 sys.exit(int(code))
 """
 
@@ -208,7 +212,7 @@ def outcomes(output: str) -> dict[str, str]:
     """check name -> the word pytest printed for it (PASSED, FAILED, NOT ATTEMPTED...)."""
     found = {}
     for check in VISIBLE:
-        part = check.function.split(".")[0]
+        part = check.function.module
         match = re.search(re.escape(f"{part}::{check.name}") + r" (PASSED|FAILED|CRASHED|TIMED OUT|NOT ATTEMPTED)",
                           output)
         if match:
@@ -257,7 +261,7 @@ def test_a_bug_in_sgd_step_fails_only_its_checks_with_the_autograders_feedback(r
 
     from autograder.grade import grade
 
-    report = grade(folder, sandbox=sandbox, checks=VISIBLE)
+    report = grade(folder, COURSE, sandbox=sandbox, checks=VISIBLE)
     expected = {r.name: r.feedback for r in report.results if r.status != "passed"}
     assert set(expected) == failed
     for name, feedback in expected.items():
@@ -271,7 +275,7 @@ def test_k_selects_the_checks_by_name(runs):
     selected = set(re.findall(r"^\s*<CheckItem (.*)>$", output, re.M))  # the ini's -v: a tree
     expected = {c.name for c in VISIBLE if "softmax" in c.name.lower()}
     assert expected and selected == expected
-    assert any(c.function == "losses.softmax" for c in VISIBLE if "softmax" in c.name)
+    assert any(c.function.qualname == "losses.softmax" for c in VISIBLE if "softmax" in c.name)
 
 
 def test_check_command_in_the_instructor_repo(runs):

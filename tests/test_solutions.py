@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from autograder import reference
+from autograder.course import COURSE, probes, reference
 
 RTOL, ATOL = 1e-10, 1e-12
 rng = np.random.default_rng(1234)
@@ -209,7 +209,8 @@ def test_torch_train_step_does_not_accumulate(solutions):
     model = reference.RNNLM(params)
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
     losses = [solutions["sgd"].torch_train_step(model, opt, inputs, targets) for _ in range(2)]
-    ref_losses, ref_params = reference.torch_train_steps(params, inputs.numpy(), targets.numpy(), 0.5, 2)
+    expected = probes.train_steps(reference.torch_train_step, params, inputs.numpy(), targets.numpy(), 0.5, 2)
+    ref_losses, ref_params = expected["losses"], expected["params"]
     assert all(isinstance(v, float) for v in losses)
     np.testing.assert_allclose(losses, ref_losses, 1e-12)
     for k, v in model.named_arrays().items():
@@ -239,7 +240,7 @@ SIMPLE_CALLS = ("softmax", "log_softmax", "cross_entropy", "square_loss", "cross
 def test_reference_agrees_with_solutions_on_simple_inputs(solutions, function):
     """A cross-check of the two independent implementations on one representative call each
     (the stateful and random functions have their own tests above)."""
-    module = next(m for m, fs in reference.GRADED.items() if function in fs)
+    module = COURSE.function(function).module
     params = solutions["rnn"].init_rnn_params(6, 3, 4, seed=0)
     ids = np.array([[1, 2, 3, 0], [5, 4, 1, 1]])
     logits, targets = rng.normal(size=(3, 6)), np.array([0, 5, 2])
@@ -259,7 +260,7 @@ def test_reference_sgd_steps_exactly_like_torch_optim_sgd():
     params = reference.init_rnn_params(7, 3, 4, seed=1)
     inputs, targets = rng.integers(0, 7, size=(2, 5)), rng.integers(0, 7, size=(2, 5))
     models = [reference.RNNLM(params), reference.RNNLM(params)]
-    optimizers = [reference.SGD([p for p in models[0].parameters() if p.requires_grad], lr=0.7),
+    optimizers = [probes.SGD([p for p in models[0].parameters() if p.requires_grad], lr=0.7),
                   torch.optim.SGD([p for p in models[1].parameters() if p.requires_grad], lr=0.7)]
     for model, optimizer in zip(models, optimizers):
         for _ in range(3):
@@ -269,13 +270,28 @@ def test_reference_sgd_steps_exactly_like_torch_optim_sgd():
         np.testing.assert_array_equal(ours[k].detach().numpy(), theirs[k].detach().numpy(), err_msg=k)
 
 
+def test_the_probe_trains_like_the_reference_model():
+    """probes.train_steps builds the model torch_train_step is given; on the reference step it
+    moves every parameter exactly as reference.RNNLM with torch.optim.SGD does."""
+    params = reference.init_rnn_params(7, 3, 4, seed=2)
+    inputs, targets = rng.integers(0, 7, size=(2, 5)), rng.integers(0, 7, size=(2, 5))
+    observed = probes.train_steps(reference.torch_train_step, params, inputs, targets, 0.3, 2)
+    model = reference.RNNLM(params)
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.3)
+    losses = [reference.torch_train_step(model, optimizer, torch.as_tensor(inputs), torch.as_tensor(targets))
+              for _ in range(2)]
+    np.testing.assert_allclose(observed["losses"], losses, 1e-12)
+    for k, v in model.named_arrays().items():
+        np.testing.assert_allclose(observed["params"][k], v.detach().numpy(), RTOL, ATOL)
+
+
 def test_reference_sgd_does_not_import_torch_dynamo():
     """torch.optim's step() imports torch._dynamo (about 1 s): the grader and children skip it."""
     import subprocess
     import sys
 
-    code = ("import sys, torch; from autograder import reference; "
-            "reference.torch_train_steps(reference.init_rnn_params(5, 2, 3), [[1, 2]], [[2, 3]], 0.5, 2); "
+    code = ("import sys, torch; from autograder.course import probes, reference; "
+            "probes.train_steps(reference.torch_train_step, reference.init_rnn_params(5, 2, 3), [[1, 2]], [[2, 3]], 0.5, 2); "
             "print('torch._dynamo' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"

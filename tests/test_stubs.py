@@ -5,16 +5,17 @@ from __future__ import annotations
 import ast
 import inspect
 
-import numpy as np
 import pytest
 
-from autograder.contract import FUNCTIONS, PART_MODULES
-from autograder.stubs import PART_FILES, make_stub, stub_sources
+from autograder.build.stubs import make_stub, stub_sources
+from autograder.course import COURSE
 from conftest import ASSIGNMENT, SOLUTIONS
+
+PART_FILES = [p.file for p in COURSE.parts]
 
 
 def test_assignment_is_what_the_generator_makes_today():
-    for name, text in stub_sources(SOLUTIONS).items():
+    for name, text in stub_sources(SOLUTIONS, COURSE).items():
         assert (ASSIGNMENT / name).read_text() == text, f"assignment/{name} is stale: run `make stubs`"
 
 
@@ -39,34 +40,22 @@ def test_no_solution_line_appears_in_the_stub(name):
 
 
 def test_stub_keeps_signatures_docstrings_and_imports(solutions, stubs):
-    for f in FUNCTIONS:
+    for f in COURSE.functions:
         sol, stub = getattr(solutions[f.module], f.name), getattr(stubs[f.module], f.name)
         assert inspect.signature(sol) == inspect.signature(stub)
+        assert tuple(inspect.signature(sol).parameters) == f.parameters  # the registry's signature
         assert inspect.getdoc(sol) == inspect.getdoc(stub)
-    for module in PART_MODULES:
+    for module in COURSE.modules:
         def imports(path):
             return [ast.dump(n) for n in ast.parse(path.read_text()).body
                     if isinstance(n, (ast.Import, ast.ImportFrom))]
         assert imports(SOLUTIONS / f"{module}.py") == imports(ASSIGNMENT / f"{module}.py")
 
 
-ARGS = {
-    "softmax": (np.zeros((2, 3)),), "log_softmax": (np.zeros((2, 3)),),
-    "cross_entropy": (np.zeros((2, 3)), np.array([0, 1])), "square_loss": (1.0, 0.0),
-    "tiny_forward": (0.1, 0.2, 0.3, 0.4), "tiny_backward": ({},),
-    "cross_entropy_grad": (np.zeros((2, 3)), np.array([0, 1])), "sgd_step": ({}, {}, 0.1),
-    "minibatch_indices": (4, 2, np.random.default_rng(0)),
-    "train_tiny": (np.zeros(3), np.zeros(3), 0.1, 0.2, 0.1, 2, 1, 0),
-    "torch_train_step": (None, None, None, None), "init_rnn_params": (5, 2, 3),
-    "rnn_forward": ({}, np.zeros((1, 2), dtype=int)), "next_word_probs": ({}, np.zeros(2, dtype=int)),
-    "sequence_loss": ({}, np.zeros((1, 2), dtype=int)), "rnn_backward": ({}, np.zeros((1, 2), dtype=int)),
-}
-
-
-@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.qualname)
+@pytest.mark.parametrize("function", COURSE.functions, ids=lambda f: f.qualname)
 def test_every_stub_raises_not_implemented(stubs, function):
     with pytest.raises(NotImplementedError):
-        getattr(stubs[function.module], function.name)(*ARGS[function.name])
+        getattr(stubs[function.module], function.name)(*function.stub_args())
 
 
 def test_make_stub_keeps_indentation_and_rejects_unbalanced_markers():

@@ -15,7 +15,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.submission import PART_MODULES, Submission, load_submission
+from autograder.course import COURSE
+from autograder.load import Submission, load_submission
+
+PART_MODULES = COURSE.modules
 
 SOFTMAX = "import numpy as np\n\ndef softmax(x):\n    return np.exp(x) / np.exp(x).sum()\n"
 
@@ -26,7 +29,7 @@ SOFTMAX = "import numpy as np\n\ndef softmax(x):\n    return np.exp(x) / np.exp(
 def load(tmp_path: Path, path: Path) -> Submission:
     dest = tmp_path / "dest"
     dest.mkdir()
-    return load_submission(path, dest)
+    return load_submission(path, dest, COURSE)
 
 
 def code(source: str, answer: str | None = None) -> nbformat.NotebookNode:
@@ -125,7 +128,7 @@ def test_single_python_file(tmp_path):
     assert load(tmp_path, tmp_path / "losses.py").modules == ("losses",)
     dest = tmp_path / "other"
     dest.mkdir()
-    other = load_submission(tmp_path / "mine.py", dest)  # one script holding every part
+    other = load_submission(tmp_path / "mine.py", dest, COURSE)  # one script holding every part
     assert (other.kind, other.modules) == ("script", PART_MODULES)
     assert other.messages[0].startswith("mine.py: graded as one script holding every part")
     assert "def softmax" in (dest / "notebook.py").read_text()
@@ -141,11 +144,11 @@ def test_missing_or_unsupported_path_is_rejected(tmp_path, name):
 
 def test_destination_must_exist_and_be_empty(tmp_path):
     with pytest.raises(FileNotFoundError):
-        load_submission(tmp_path, tmp_path / "nope")
+        load_submission(tmp_path, tmp_path / "nope", COURSE)
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("")
     with pytest.raises(ValueError):
-        load_submission(tmp_path, tmp_path / "full")
+        load_submission(tmp_path, tmp_path / "full", COURSE)
 
 
 # --- notebooks ---------------------------------------------------------------------------------
@@ -278,7 +281,7 @@ def test_folder_with_several_notebooks_prefers_marked_then_newest(tmp_path):
     os.utime(src / "old.ipynb", (1_000_000, 1_000_000))
     dest = tmp_path / "dest2"
     dest.mkdir()
-    sub = load_submission(src, dest)
+    sub = load_submission(src, dest, COURSE)
     assert "'new'" in (dest / "notebook.py").read_text()
     assert "graded new.ipynb, the most recently modified" in sub.messages[0]
 
@@ -325,7 +328,7 @@ def test_folder_holding_only_a_zip_is_unpacked_but_not_a_zip_in_a_zip(tmp_path):
     (src / "inner.zip").write_bytes(inner.read_bytes())
     dest = tmp_path / "dest2"
     dest.mkdir()
-    assert load_submission(src, dest).kind == "zip"
+    assert load_submission(src, dest, COURSE).kind == "zip"
 
 
 @pytest.mark.parametrize("name", ["../evil.py", "hw/../../evil.py", "..\\evil.py", "/tmp/evil.py",

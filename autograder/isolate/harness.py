@@ -91,7 +91,8 @@ class Harness:
         self.filled: set[tuple[str, str]] = set()  # (module, name) given a stand-in: the student has none
         self.finder = PartModuleFinder(self, set(setup.get("broken", ())))
         sys.meta_path.insert(0, self.finder)
-        sys.path.insert(0, self.workdir)
+        if self.workdir not in sys.path:
+            sys.path.insert(0, self.workdir)
         self.swaps = Swaps()
         self.state: SharedState | None = None
         self.current: str | None = None

@@ -106,10 +106,10 @@ class Session:
         while True:
             event = self.child.next_event()
             if event.kind == "output":
-                printed.append(event.stdout + event.stderr)
+                printed.append(printed_text(event))
                 continue
             if event.kind == "ended":
-                printed.append(event.stdout + event.stderr)
+                printed.append(printed_text(event))
                 culprit = importing[-1] if importing else module
                 self.plan.broken[culprit] = ended_failure(event, f"importing {culprit}.py", self.sandbox)
                 self.keep_printed(module, printed)
@@ -168,10 +168,10 @@ class Session:
         while True:
             event = self.child.next_event()
             if event.kind == "output":
-                printed.append(event.stdout + event.stderr)
+                printed.append(printed_text(event))
                 continue
             if event.kind == "ended":
-                printed.append(event.stdout + event.stderr)
+                printed.append(printed_text(event))
                 self.child = None
                 if event.outcome == "timeout":
                     self.timeouts[function] = self.timeouts.get(function, 0) + 1
@@ -227,6 +227,14 @@ class Session:
         except protocol.ProtocolError:
             return None
         return message if valid_message(message, kinds) else None
+
+
+NOT_KEPT = "\n[... more output, not kept]\n"
+
+
+def printed_text(event: Event) -> str:
+    """What an output event says the child printed, marking what the sandbox did not keep."""
+    return event.stdout + event.stderr + (NOT_KEPT if event.truncated else "")
 
 
 def probe_name(function: GradedFunction) -> str:

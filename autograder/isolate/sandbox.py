@@ -55,6 +55,8 @@ _START_TIMEOUT_S = 300.0  # importing torch on a busy machine
 _GRACE_S = 10.0  # zygote cleanup time on top of a step's timeout before the grader gives up on it
 _KILL_WAIT_S = 5.0  # how long to keep killing and reaping leftovers
 _DRAIN_S = 1.0  # reading what the child's pipes still hold once every writer is dead
+_OUTGOING_CAP = 64 * 2**20  # bytes queued for the grader before a flooding child is stopped
+_DRAIN_CHUNKS = 16  # reads of what was printed before a frame is relayed (the rest comes later)
 _STEP = struct.Struct(">dQ")  # a step's timeout (s) and the largest frame the child may send in it
 _ZYGOTE_MODULE = "autograder.isolate.sandbox"
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
@@ -127,7 +129,8 @@ class Sandbox:
         user: str | None = "auto",
     ) -> None:
         self.limits = limits
-        self._preload = list(dict.fromkeys(preload))
+        # The harness (and its Channel, which every entry is given) is always there.
+        self._preload = list(dict.fromkeys([_ENTRY.partition(":")[0], *preload]))
         self._ids = _resolve_user(user)
         self._proc: subprocess.Popen[bytes] | None = None
         self._ready = False
@@ -147,18 +150,20 @@ class Sandbox:
         """One-shot: start `entry`, send it `job` as one step, collect what it sends until it ends."""
         child = self.start(workdir, entry)
         child.step(job, self.limits.timeout_s, protocol.MAX_FRAME_BYTES)
-        messages, out, err, truncated = [], [], [], False
-        while (event := child.next_event(per_message_deadline=True)).kind != "ended":
-            if event.kind == "message":
+        messages, out, err, truncated, rejected = [], [], [], False, False
+        while (event := child.next_event()).kind != "ended":
+            if event.kind == "message" and not rejected:
                 try:
                     messages.append(protocol.decode(event.data))
                 except protocol.ProtocolError:
+                    rejected = True
                     child.kill()
             elif event.kind == "output":
                 out.append(event.stdout)
                 err.append(event.stderr)
                 truncated = truncated or event.truncated
-        return RunResult(messages, event.outcome, event.detail, "".join(out) + event.stdout,
+        outcome, detail = ("protocol", _PROTOCOL_DETAIL) if rejected else (event.outcome, event.detail)
+        return RunResult(messages, outcome, detail, "".join(out) + event.stdout,
                          "".join(err) + event.stderr, truncated or event.truncated)
 
     def close(self) -> None:
@@ -251,7 +256,7 @@ class Child:
     def kill(self) -> None:
         self._write(b"K")
 
-    def next_event(self, per_message_deadline: bool = False) -> Event:
+    def next_event(self) -> Event:
         """The zygote's next report; "ended" once the child is gone (also if the zygote died)."""
         if self.ended is not None:
             return self.ended
@@ -415,7 +420,8 @@ def _is_zygote(pid: int) -> bool:
             args = file.read().split(b"\0")[1:-1]
     except OSError:
         return False
-    return args == [arg.encode() for arg in _ZYGOTE_ARGS]
+    # Any copy of the autograder's zygote (another unpacked bundle has another path in its -c).
+    return args[:2] == [b"-I", b"-c"] and len(args) == 3 and f"runpy.run_module({_ZYGOTE_MODULE!r}".encode() in args[2]
 
 
 def _kill_until_gone(find: Callable[[_Table], list[int]], reap: bool) -> None:
@@ -509,11 +515,13 @@ def _serve_run(run: dict[str, Any], ctl_in: int, ctl_out: int, env: dict[str, st
         if remaining <= 0:
             watch.timed_out = True
             break
-        writable = [watch.inbox] if watch.pending else []
+        writable = ([watch.inbox] if watch.pending else []) + ([ctl_out] if watch.outgoing else [])
         wait = None if remaining == float("inf") else remaining
         readable, ready, _ = select.select([pidfd, ctl_in, *watch.open_fds], writable, [], wait)
-        if ready:
+        if watch.inbox in ready:
             watch.flush()
+        if ctl_out in ready:
+            watch.flush_outgoing()
         for fd in readable:
             if fd in watch.open_fds:
                 watch.pump(fd)
@@ -541,6 +549,8 @@ def _serve_run(run: dict[str, Any], ctl_in: int, ctl_out: int, env: dict[str, st
         return False
     outcome, detail = watch.verdict(os.waitstatus_to_exitcode(status))
     summary = {"outcome": outcome, "detail": detail, **watch.output()}
+    os.set_blocking(ctl_out, True)
+    watch.flush_outgoing()
     protocol.write_frame(ctl_out, b"D" + json.dumps(summary).encode())
     return True
 
@@ -551,12 +561,15 @@ class _Watch:
 
     def __init__(self, ctl_out: int, outbox: int, inbox: int, output_fds: list[int], limits: Limits) -> None:
         self.ctl_out, self.outbox, self.inbox = ctl_out, outbox, inbox
-        os.set_blocking(inbox, False)  # a child that stops reading must not block the zygote
+        for fd in (inbox, outbox, *output_fds):  # a child that stops reading must not block the zygote,
+            os.set_blocking(fd, False)           # nor may a pipe drained early block a read
         self.open_fds = [outbox, *output_fds]
         self.limits = limits
         self.deadline = float("inf")  # until the first step
         self.limit = 0
         self.pending = bytearray()  # bytes for the child's inbox not yet written
+        self.outgoing = bytearray()  # bytes for the grader not yet written (it may be writing to us)
+        os.set_blocking(ctl_out, False)
         self.frames = protocol.FrameReader()
         self.captured = {fd: bytearray() for fd in output_fds}
         self.truncated = self.timed_out = self.violation = False
@@ -581,8 +594,25 @@ class _Watch:
         except BrokenPipeError:
             self.pending.clear()  # the child closed its inbox: it is ending
 
+    def to_grader(self, frame: bytes) -> None:
+        """Queue a frame for the grader; a child that floods faster than the grader reads is cut off."""
+        self.outgoing += struct.pack(">Q", len(frame)) + frame
+        if len(self.outgoing) > max(4 * self.limit, _OUTGOING_CAP):
+            self.violation = True
+        self.flush_outgoing()
+
+    def flush_outgoing(self) -> None:
+        try:
+            while self.outgoing:
+                del self.outgoing[:os.write(self.ctl_out, self.outgoing)]
+        except BlockingIOError:
+            pass
+
     def pump(self, fd: int) -> None:
-        data = os.read(fd, _CHUNK)
+        try:
+            data = os.read(fd, _CHUNK)
+        except BlockingIOError:  # drained already, by report_output in this same round
+            return
         if not data:
             self.open_fds.remove(fd)
             os.close(fd)
@@ -599,22 +629,21 @@ class _Watch:
                 return
             for frame in frames:
                 self.report_output()
-                protocol.write_frame(self.ctl_out, b"M" + frame)
+                self.to_grader(b"M" + frame)
 
     def report_output(self) -> None:
         """What the child printed before the frame it just sent (it flushes before sending)."""
         for fd in self.captured:
-            os.set_blocking(fd, False)
-            try:
-                while fd in self.open_fds:
-                    self.pump(fd)
-            except BlockingIOError:
-                pass
-            finally:
-                if fd in self.open_fds:
-                    os.set_blocking(fd, True)
+            for _ in range(_DRAIN_CHUNKS):
+                if fd not in self.open_fds or not self.readable(fd):
+                    break
+                self.pump(fd)
         if any(self.captured.values()) or self.truncated:
-            protocol.write_frame(self.ctl_out, b"O" + json.dumps(self.output()).encode())
+            self.to_grader(b"O" + json.dumps(self.output()).encode())
+
+    @staticmethod
+    def readable(fd: int) -> bool:
+        return bool(select.select([fd], [], [], 0)[0])
 
     def drain(self) -> None:
         """Read what is left; every writer is dead, so EOF comes at once unless one escaped."""
@@ -686,6 +715,7 @@ def _isolate_and_call(run: dict[str, Any], fds: dict[str, int], env: dict[str, s
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (_FSIZE_LIMIT,) * 2)
         os.chdir(run["workdir"])
+        sys.path.insert(0, run["workdir"])
         if run["ids"] is not None:
             uid, gid = run["ids"]
             os.setgroups([])

@@ -72,7 +72,7 @@ def _members(archive: zipfile.ZipFile, limits: ZipLimits, notes: list[str]) -> t
         if problem and limits.strict:
             raise Rejected(problem)
         if problem:
-            notes.append(f"skipped {problem}")
+            notes.append(f"skipped: {problem}")
             continue
         total += info.file_size
         if total > limits.total_bytes:
@@ -89,13 +89,13 @@ def _members(archive: zipfile.ZipFile, limits: ZipLimits, notes: list[str]) -> t
 def _entry_problem(info: zipfile.ZipInfo, parts: tuple[str, ...], limits: ZipLimits) -> str | None:
     name = info.filename
     if PureWindowsPath(name).anchor or ".." in parts or (parts and parts[0].endswith(":")):
-        return f"zip entry '{name}': it points outside the archive"
+        return f"zip entry '{name}' points outside the archive"
     if stat.S_ISLNK(info.external_attr >> 16):
-        return f"zip entry '{name}': it is a symbolic link"
+        return f"zip entry '{name}' is a symbolic link"
     if info.flag_bits & 0x1:
-        return f"zip entry '{name}': it is encrypted"
+        return f"zip entry '{name}' is encrypted"
     if info.file_size > limits.file_bytes:
-        return f"zip entry '{name}': it is larger than {mb(limits.file_bytes)}"
+        return f"zip entry '{name}' is larger than {mb(limits.file_bytes)}"
     return None
 
 
