@@ -22,6 +22,11 @@ def _stubs(args: argparse.Namespace) -> int:
     for path in write_stubs(args.solutions, args.assignment, course):
         print(f"wrote {path}")
     print(f"wrote {write_notebook(args.assignment / course.notebook_name, course, args.solutions)}")
+    from autograder.build.readme import refresh_readme
+
+    readme = args.assignment.parent / "README.md"
+    if readme.is_file() and refresh_readme(readme, course):
+        print(f"wrote the assignment table of {readme}")
     return 0
 
 
@@ -103,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "as students see them")
     check.add_argument("path", type=Path, help="a folder, notebook, .py or .zip")
     check.add_argument("pytest_args", nargs=argparse.REMAINDER,
-                       help="passed on to pytest, e.g. -k softmax, -x, --nlm-timeout 3")
+                       help="passed on to pytest, e.g. -k <function>, -x, --nlm-timeout 3")
     check.set_defaults(run=_check)
     return parser
 

@@ -130,24 +130,25 @@ def bulk(size: int = 100, jobs: int = 2) -> tuple[float, float]:
 
 def large_rnn_backward() -> tuple[float, int, int]:
     """(seconds to run and judge the large rnn_backward check on the solutions, mutants caught, mutants)."""
-    from autograder.checks.hidden.rnn import large_model_check
-    from autograder.grade import grade
-    from autograder.sandbox import Sandbox
+    from autograder.course import COURSE
+    from autograder.course.hidden.rnn import large_model_check
+    from autograder.grade import grade, preload
+    from autograder.isolate.sandbox import Sandbox
     from mutants import MUTANTS
 
     large = [large_model_check()]
     large[0].calls  # build the 2M-parameter inputs before timing: they are made once per process
-    with Sandbox() as sandbox:
-        grade(ROOT / "solutions", sandbox=sandbox, checks=large)  # warm the fork server
+    with Sandbox(preload=preload(COURSE)) as sandbox:
+        grade(ROOT / "solutions", COURSE, sandbox=sandbox, checks=large)  # warm the fork server
         start = time.perf_counter()
-        report = grade(ROOT / "solutions", sandbox=sandbox, checks=large)
+        report = grade(ROOT / "solutions", COURSE, sandbox=sandbox, checks=large)
         seconds = time.perf_counter() - start
         assert report.results[0].status == "passed", report.results[0].feedback
         mutants = [m for m in MUTANTS if m.function == "rnn.rnn_backward"]
         caught = 0
         with tempfile.TemporaryDirectory() as tmp:
             for i, mutant in enumerate(mutants):
-                result = grade(mutant.write(Path(tmp) / str(i)), sandbox=sandbox, checks=large).results[0]
+                result = grade(mutant.write(Path(tmp) / str(i)), COURSE, sandbox=sandbox, checks=large).results[0]
                 caught += result.status != "passed"
     return seconds, caught, len(mutants)
 
@@ -175,9 +176,10 @@ def main() -> int:
         rows.append(f"| {what} | {measured} | {target} | {'yes' if passed else 'NO'} |")
 
     torch_s, grade_s = cold_single()
-    from autograder.checks import load_checks
+    from autograder.check import load_checks
+    from autograder.course import COURSE
 
-    row(f"one submission, all {len(load_checks())} checks, cold CLI", f"{grade_s:.2f} s ({grade_s / torch_s:.2f}x `import torch` = {torch_s:.2f} s)",
+    row(f"one submission, all {len(load_checks(COURSE))} checks, cold CLI", f"{grade_s:.2f} s ({grade_s / torch_s:.2f}x `import torch` = {torch_s:.2f} s)",
         "≤ 2.5x", grade_s <= 2.5 * torch_s)
     per, peak = bulk()
     row("grade-all, 100 submissions, --jobs 2", f"{per:.3f} s per submission", "≤ 0.4 s", per <= 0.4)

@@ -77,6 +77,15 @@ def full_marks() -> dict[str, float]:
     return {f.qualname: f.points for f in COURSE.functions}
 
 
+def defined_marks(folder: Path) -> dict[str, float]:
+    """Full marks for every graded function the part modules in `folder` define, 0 for the rest:
+    what a correct submission of that folder earns, however many functions the course has."""
+    from autograder.load.submission import defined_functions
+
+    missing = defined_functions(folder, COURSE)
+    return {f.qualname: 0.0 if f in missing else f.points for f in COURSE.functions}
+
+
 def points(qualname: str, *whats: str) -> float:
     """The points of a function's checks whose names end in one of `whats` (from the registry,
     never a literal): what a submission that fails exactly those checks loses."""

@@ -3,7 +3,7 @@
     dist/student-release/
         README.md                the student README (the course's release_README.md, filled in)
         losses.py backprop.py sgd.py rnn.py   the stubs (assignment/*.py)
-        nlm_training.ipynb       the notebook handout, when assignment/ has one
+        <notebook>.ipynb         the notebook handout, when assignment/ has one
         conftest.py              puts autograder-checks/ on sys.path and loads the pytest plugin
         pytest.ini               turns the visible checks on (nlm_checks = true), pytest-timeout
         autograder-checks/
@@ -63,9 +63,9 @@ def build_release(course: Course, out_dir: Path = ROOT / "dist", assignment: Pat
 
     from autograder import __version__
 
-    (checks / "pyproject.toml").write_text(PYPROJECT.format(version=__version__))
+    (checks / "pyproject.toml").write_text(PYPROJECT.format(version=__version__, course=course.name))
     (release / "conftest.py").write_text(CONFTEST)
-    (release / "pytest.ini").write_text(PYTEST_INI)
+    (release / "pytest.ini").write_text(PYTEST_INI.format(notebook=course.notebook_name))
     notebooks = [p.name for p in handouts if p.suffix == ".ipynb"]
     (release / "README.md").write_text(render_readme(course, notebooks))
 
@@ -83,7 +83,7 @@ build-backend = "setuptools.build_meta"
 [project]
 name = "nlm-autograder-checks"
 version = "{version}"
-description = "The visible checks of the assignment 'Training neural language models', run by pytest."
+description = "The visible checks of the assignment '{course}', run by pytest."
 requires-python = ">=3.10"
 # torch is installed first, on its own (see README.md): a bare "torch" requirement would make pip
 # fetch the multi-gigabyte CUDA build on Linux. Any torch 2.x satisfies this line.
@@ -104,7 +104,7 @@ nlm-grade = "autograder.cli:main"
 include = ["autograder*"]
 
 [tool.setuptools.package-data]
-autograder = ["*.json", "report/*.json"]
+autograder = ["*.json", "report/*.json", "course/*.json"]
 """
 
 CONFTEST = '''\
@@ -128,7 +128,7 @@ pytest_plugins = ["autograder.student.pytest_plugin"]
 PYTEST_INI = """\
 [pytest]
 # The autograder's visible checks (loaded by conftest.py) grade the .py files in this folder;
-# `pytest --notebook nlm_training.ipynb` grades the notebook instead.
+# `pytest --notebook {notebook}` grades the notebook instead.
 nlm_checks = true
 addopts = -v
 # pytest-timeout, for tests of your own: the checks have their own limit per call (--nlm-timeout).

@@ -47,7 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--submission", metavar="PATH", default=None,
                     help="grade this folder, notebook, .py or .zip instead of the files here")
     group.addoption("--notebook", metavar="PATH", default=None,
-                    help="grade this Jupyter notebook (e.g. nlm_training.ipynb) instead of the .py files")
+                    help="grade this Jupyter notebook (the handout's .ipynb) instead of the .py files")
     group.addoption("--nlm-timeout", metavar="SECONDS", type=float, default=DEFAULT_TIMEOUT_S,
                     help=f"wall-clock limit for each call of your functions (default {DEFAULT_TIMEOUT_S:g})")
     parser.addini("nlm_checks", type="bool", default=False,
