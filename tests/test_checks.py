@@ -53,9 +53,9 @@ def test_every_function_with_checks_has_known_mistakes_keyed_by_the_registry(che
     from autograder.check.mistakes import known_mistakes
 
     mistakes = known_mistakes(COURSE)
-    assert set(mistakes) == set(COURSE.functions)
+    assert set(mistakes) <= set(COURSE.functions) and mistakes
     for check in checks:
-        assert list(check.mistakes) == mistakes[check.function]
+        assert list(check.mistakes) == mistakes.get(check.function, [])
 
 
 def test_the_solutions_score_full_marks_with_every_check_passed(grade_folder):
