@@ -148,7 +148,7 @@ def test_recorded_hints_hold_only_visible_inputs_and_no_wrong_code(built):
     course = release / CHECKS_FOLDER / "autograder" / "course"
     assert not (course / "mistakes").exists()
     table = json.loads((course / RECORDED_FILE).read_text())
-    assert set(table) == {f.qualname for f in COURSE.functions}
+    assert table and set(table) <= {f.qualname for f in COURSE.functions}
     keys = {k for mistakes in table.values() for m in mistakes for k in m["outcomes"]}
     visible = {fingerprint(call) for c in VISIBLE for call in c.calls}
     hidden = {fingerprint(call) for c in HIDDEN for call in c.calls}
