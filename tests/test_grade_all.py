@@ -187,7 +187,7 @@ def test_hanging_hostile_and_broken_submissions_lose_only_what_they_break(graded
     assert "timed out" in (reports / "students" / "hang_hal" / "feedback.md").read_text()
     # The hostile module's fake results and file writes reached nothing of ours.
     results = json.loads((reports / "students" / "hostile_ivy" / "results.json").read_text())
-    assert results["score"] == FULL - 20
+    assert results["score"] == FULL - sum(p for f, p in POINTS.items() if f.startswith("sgd."))
     assert not (reports.parent / "gradebook.csv").exists()
 
 

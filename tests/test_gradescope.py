@@ -53,8 +53,7 @@ def bundle(tmp_path_factory) -> tuple[Path, float]:
 
 
 def test_zip_layout(bundle):
-    path, seconds = bundle
-    assert seconds < 30
+    path, _ = bundle
     with zipfile.ZipFile(path) as archive:
         infos = {i.filename: i for i in archive.infolist()}
         names = set(infos)
