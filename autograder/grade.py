@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from autograder.check import Check, load_checks
 from autograder.check.feedback import describe_call
 from autograder.isolate import protocol
-from autograder.isolate.runner import Observed, Plan, Session
+from autograder.isolate.runner import Failure, Observed, Plan, Session
 from autograder.isolate.sandbox import Limits, Sandbox
 from autograder.load import Submission, load_submission
 from autograder.registry import Course, GradedFunction
@@ -71,7 +71,8 @@ def grade_submission(submission: Submission, sandbox: Sandbox, checks: Sequence[
 
     A thread judges the visible checks while the hidden ones run, so the grader's torch work
     overlaps the student's."""
-    plan = Plan(course, submission.folder, dict(submission.missing))
+    plan = Plan(course, submission.folder, dict(submission.missing),
+                failed={f: Failure(kind, message) for f, (kind, message) in submission.failed.items()})
     printed: dict[str, str] = {}
     by_group: dict[bool, dict[GradedFunction, list[Check]]] = {True: {}, False: {}}
     for check in checks:

@@ -53,6 +53,7 @@ class Plan:
     folder: Path
     missing: dict[GradedFunction, str] = field(default_factory=dict)  # function -> why (student words)
     broken: dict[str, Failure] = field(default_factory=dict)          # module -> why
+    failed: dict[GradedFunction, Failure] = field(default_factory=dict)  # known broken before running
 
 
 class Session:
@@ -146,6 +147,8 @@ class Session:
     def call(self, function: GradedFunction, call: Call) -> Observed:
         if function in self.plan.missing:
             return Observed(failure=Failure(FailureKind.MISSING_FUNCTION, self.plan.missing[function]))
+        if function in self.plan.failed:
+            return Observed(failure=self.plan.failed[function])
         if function.module in self.plan.broken:
             return Observed(failure=self.plan.broken[function.module])
         if self.timeouts.get(function, 0) >= MAX_TIMEOUTS:
@@ -164,6 +167,7 @@ class Session:
     def await_answer(self, function: GradedFunction) -> Observed:
         printed = []
         allowed = ({c.name for c in self.course.callees_of(function)} | {f.name for f in self.plan.missing}
+                   | {f.name for f in self.plan.failed}
                    | {f.name for f in self.course.functions if f.module in self.plan.broken})
         while True:
             event = self.child.next_event()

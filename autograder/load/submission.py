@@ -7,6 +7,7 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.isolate.protocol import FailureKind
 from autograder.registry import Course, GradedFunction
 
 
@@ -17,7 +18,10 @@ class Submission:
     `folder` holds plain `.py` modules ready to import; `kind` is one of "folder", "notebook",
     "script" (a lone .py holding every part), "zip", "empty" or "rejected"; `modules` lists the
     part modules that exist in `folder`; `missing` the graded functions it does not define, each
-    with the sentence a student reads; `messages` are student-facing notes on what was found,
+    with the sentence a student reads (they are not run; other parts get stand-ins for them);
+    `failed` the graded functions known broken before anything runs (a syntax error in their
+    notebook cell, an import the grader does not have), each with its FailureKind and message
+    (not run either; stand-ins elsewhere); `messages` are student-facing notes on what was found,
     dropped or rejected.
     """
 
@@ -26,6 +30,7 @@ class Submission:
     modules: tuple[str, ...]
     messages: list[str] = field(default_factory=list)
     missing: dict[GradedFunction, str] = field(default_factory=dict)
+    failed: dict[GradedFunction, tuple[FailureKind, str]] = field(default_factory=dict)
 
 
 def top_level_names(tree: ast.Module) -> tuple[set[str], bool]:
