@@ -175,11 +175,12 @@ def test_output_flood_is_capped(box: Sandbox, workdir: Path) -> None:
 
 def test_child_is_isolated(box: Sandbox, workdir: Path) -> None:
     [got] = run(box, workdir, "environment").messages
-    assert got["cwd"] == str(workdir)
+    assert got["cwd"] == "/scratch" and got["path0"] == "/submission"  # confined: its own view
     assert set(got["env"]) == {
-        "PATH", "LANG", "HOME", "PYTHONHASHSEED", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+        "PATH", "LANG", "HOME", "TMPDIR", "PYTHONHASHSEED", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
         "PYTHONDONTWRITEBYTECODE",
     }  # fmt: skip
+    assert got["env"]["HOME"] == got["env"]["TMPDIR"] == "/scratch"
     # 0-2, the outbox and inbox pipes and the fd listdir itself opened: nothing of the zygote's.
     assert len(got["fds"]) == 6 and max(got["fds"]) == 5
     assert got["own_session"] and got["stdin"] == ""
@@ -259,20 +260,11 @@ def processes_with(marker: str) -> list[int]:
 
 
 def test_detached_processes_are_killed(box: Sandbox, workdir: Path) -> None:
-    shared = scratch_dir(0o777)  # writable by the dropped user
+    """A double-forked, setsid sleeper in the child's PID namespace dies with the run."""
     marker = f"sandbox-orphan-{uuid.uuid4().hex}"
-    ticks = shared / "ticks"
-    try:
-        result = run(box, workdir, "orphan", {"file": str(ticks), "marker": marker})
-        assert result.messages == [{"started": True}], result
-        assert processes_with(marker) == []
-        size = ticks.stat().st_size
-        time.sleep(0.4)
-        assert ticks.stat().st_size == size
-    finally:
-        for pid in processes_with(marker):  # only if the test failed
-            os.kill(pid, 9)
-        shutil.rmtree(shared)
+    result = run(box, workdir, "orphan", {"file": "/scratch/ticks", "marker": marker})
+    assert result.messages == [{"started": True}], result
+    assert processes_with(marker) == []
 
 
 def alive(pid: int) -> bool:
@@ -282,8 +274,17 @@ def alive(pid: int) -> bool:
         return False
 
 
-def test_zygote_killed_by_the_child_is_replaced(workdir: Path) -> None:
-    with Sandbox(Limits(timeout_s=5), preload=("numpy",), user=None) as sandbox:
+def test_a_confined_child_cannot_signal_the_zygote(workdir: Path) -> None:
+    with Sandbox(Limits(timeout_s=5), preload=("numpy",)) as sandbox:
+        result = run(sandbox, workdir, "kill_zygote", {"pid_file": "/scratch/pid"})
+        assert result.outcome == "timeout"  # it slept on: its parent is out of its sight
+        again = run(sandbox, workdir, "echo", {"still": "works"})
+        assert again.outcome == "finished" and again.messages == [{"still": "works"}]
+
+
+def test_unconfined_zygote_killed_by_the_child_is_replaced(workdir: Path) -> None:
+    with Sandbox(Limits(timeout_s=5), preload=("numpy",), user=None, confined=False) as sandbox:
+        assert not sandbox.confinement().confined
         result = run(sandbox, workdir, "kill_zygote", {"pid_file": str(workdir / "pid")})
         assert result.outcome != "finished" and "interrupted" in result.detail
         child = int((workdir / "pid").read_text())
@@ -315,11 +316,17 @@ def test_sharing_the_workdir_never_follows_links(box: Sandbox, workdir: Path) ->
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="dropping privileges needs root")
-def test_child_runs_as_nobody(box: Sandbox, workdir: Path) -> None:
+def test_child_runs_as_a_uid_of_its_own_and_sees_no_private_folder(box: Sandbox, workdir: Path) -> None:
+    from autograder.isolate.sandbox import UID_RANGE
+
     private = scratch_dir(0o700)  # root-owned
     try:
         [got] = run(box, workdir, "identity", {"private_dir": str(private)}).messages
-        assert got == {"euid": 65534, "egid": 65534, "groups": [], "write_error": "PermissionError"}
+        assert got["euid"] in UID_RANGE and got["egid"] == got["euid"] and got["groups"] == []
+        assert got["write_error"] == "FileNotFoundError"  # not even there in its view
         assert not (private / "intruder").exists()
+        with Sandbox(preload=("numpy",)) as other:  # a concurrent sandbox: another uid
+            [again] = run(other, workdir, "identity", {"private_dir": str(private)}).messages
+            assert again["euid"] in UID_RANGE and again["euid"] != got["euid"]
     finally:
         shutil.rmtree(private)

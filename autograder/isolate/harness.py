@@ -85,7 +85,9 @@ class Harness:
         self.channel = channel
         self.graded: dict[str, list[str]] = setup["parts"]
         self.effects: dict[str, str] = setup["effects"]
-        self.workdir = os.getcwd() if "workdir" not in setup else setup["workdir"]
+        # The folder of the part modules: the sandbox puts it first on the path (confined, it is
+        # /submission, read-only; the working directory is the run's scratch folder).
+        self.workdir = setup.get("workdir") or sys.path[0]
         self.preloaded = len(sys.modules)  # modules imported from here on are the student's (or theirs)
         self.stand_ins = {name: self.stand_in(name) for names in self.graded.values() for name in names}
         self.filled: set[tuple[str, str]] = set()  # (module, name) given a stand-in: the student has none

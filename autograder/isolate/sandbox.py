@@ -8,12 +8,14 @@ head of the child's output, enforces each step's deadline and, when the child en
 process it left behind before reporting how it ended.
 
 Control channel (tagged frames of autograder.isolate.protocol over the zygote's stdin and stdout):
-  grader -> zygote: b"P" {"preload": [...]} once; b"S" {run} starts a child; b"T" + 16-byte header
+  grader -> zygote: b"P" {"preload": [...], "allowed": [...], "confine": bool} once; b"S" {run}
+                    starts a child; b"T" + 16-byte header
                     (step timeout as a double, frame limit as an unsigned 64-bit int) + a message
                     for the child: a step, whose hard deadline runs from now; b"A" + a message for
                     the child that is no step (an answer to its question): the deadline stays;
                     b"K": kill the child now.
-  zygote -> grader: b"R" once preloaded; b"M" + each message of the child as it sent it; b"O" +
+  zygote -> grader: b"R" + {"confined", "reason", "mode"} once preloaded and its confinement
+                    tried; b"M" + each message of the child as it sent it; b"O" +
                     JSON of what it printed since the last; b"D" + JSON of how it ended.
 The deadline of a step cannot be extended by anything the child sends; the zygote decodes
 nothing the child sends (the grader does, with the frame limit of the step).
@@ -44,7 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from autograder.isolate import protocol
+from autograder.isolate import confine, protocol
+from autograder.isolate.confine import Status as Confinement
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -79,6 +82,12 @@ class Limits:
     memory_bytes: int = 2 * 2**30
     # stdout and stderr each, per step: the first N bytes are kept, the rest read and discarded.
     output_bytes: int = 16 * 1024
+    # Processes and threads a run may have at once (RLIMIT_NPROC, per user namespace or per uid).
+    processes: int = 64
+    # CPU seconds per step, all the run's processes together (besides the wall-clock deadline).
+    cpu_s: float = 20.0
+    # The run's writable scratch folder (a tmpfs), and nothing else is writable.
+    scratch_bytes: int = 64 * 2**20
 
 
 # Imported once by the zygote: children start with them loaded (fast), and a confined child,
@@ -127,11 +136,16 @@ class Sandbox:
         limits: Limits = Limits(),
         preload: Sequence[str] = PRELOAD,
         user: str | None = "auto",
+        allowed: Sequence[str] = ("numpy", "torch"),
+        confined: bool = True,
     ) -> None:
         self.limits = limits
+        self._allowed, self._confine = list(allowed), confined
+        self.status: Confinement | None = None  # known once the zygote is ready
         # The harness (and its Channel, which every entry is given) is always there.
         self._preload = list(dict.fromkeys([_ENTRY.partition(":")[0], *preload]))
-        self._ids = _resolve_user(user)
+        self._uid_lock: int | None = None
+        self._ids = self._resolve_user(user)
         self._proc: subprocess.Popen[bytes] | None = None
         self._ready = False
         self._spawn()  # the zygote preloads while the caller gets on with its own work
@@ -140,7 +154,7 @@ class Sandbox:
         """A fresh child running `entry(channel)` in `workdir` (one at a time per sandbox)."""
         workdir = Path(workdir).resolve()
         if self._ids is not None:
-            _share_with_user(workdir)
+            _share_with_user(workdir, confined=self._confine)
         run = {"workdir": str(workdir), "entry": entry, "limits": dataclasses.asdict(self.limits),
                "ids": self._ids}
         self._send_control(b"S" + protocol.encode(run))
@@ -168,6 +182,9 @@ class Sandbox:
 
     def close(self) -> None:
         """Stop the zygote (it exits on EOF)."""
+        if self._uid_lock is not None:
+            os.close(self._uid_lock)  # the uid is free for another sandbox
+            self._uid_lock = None
         if self._proc is None:
             return
         self._proc.stdin.close()
@@ -196,7 +213,8 @@ class Sandbox:
             start_new_session=True,  # the terminal's Ctrl-C is for the grader, which then closes us
         )
         self._ready = False
-        protocol.write_frame(self._proc.stdin.fileno(), b"P" + protocol.encode({"preload": self._preload}))
+        setup = {"preload": self._preload, "allowed": self._allowed, "confine": self._confine}
+        protocol.write_frame(self._proc.stdin.fileno(), b"P" + protocol.encode(setup))
 
     def _discard(self) -> None:
         """Kill a dead or hung zygote and whatever of the student's escaped it."""
@@ -230,10 +248,32 @@ class Sandbox:
             frame = protocol.read_frame(self._proc.stdout.fileno(), timeout=_START_TIMEOUT_S)
         except (TimeoutError, protocol.ProtocolError):
             frame = None
-        if frame != b"R":
+        if frame is None or frame[:1] != b"R":
             self._discard()
             raise RuntimeError("the sandbox zygote failed to start; its error is on stderr")
+        self.status = Confinement(**json.loads(frame[1:]))
         self._ready = True
+
+    def confinement(self) -> Confinement:
+        """Whether student code runs confined here (waits for the zygote to start)."""
+        if not self._ready:
+            self._await_ready()
+        return self.status
+
+    def _resolve_user(self, user: str | None) -> tuple[int, int] | None:
+        """(uid, gid) to drop to as root, or None. "auto": a uid of its own (see _allocate_uid)."""
+        if user is None or os.geteuid() != 0:
+            return None
+        if user == "auto":
+            uid, self._uid_lock = _allocate_uid()
+            return uid, uid
+        try:
+            account = pwd.getpwnam(user)
+        except KeyError:
+            raise ValueError(f"no user account named {user!r}") from None
+        if account.pw_uid == 0:
+            raise ValueError(f"refusing to run student code as {user}: its uid is 0")
+        return account.pw_uid, account.pw_gid
 
 
 class Child:
@@ -299,25 +339,34 @@ class Child:
             pass  # the zygote is gone; next_event reports it
 
 
-def _resolve_user(user: str | None) -> tuple[int, int] | None:
-    """(uid, gid) to drop to, or None. Only root can drop; "auto" means nobody."""
-    if user is None or os.geteuid() != 0:
-        return None
-    name = "nobody" if user == "auto" else user
-    try:
-        account = pwd.getpwnam(name)
-    except KeyError:
-        if user == "auto":
-            return None
-        raise ValueError(f"no user account named {name!r}") from None
-    if account.pw_uid == 0:
-        return None  # the cleanup kills every process of the uid: never root's
-    return account.pw_uid, account.pw_gid
+UID_RANGE = range(61000, 62000)  # uids for student code as root, one per live sandbox
+_UID_LOCKS = Path("/run/lock")
 
 
-def _share_with_user(workdir: Path) -> None:
-    """Make the tree readable by the dropped user: dirs 0755, files 0644."""
-    for parent in workdir.parents:
+def _allocate_uid() -> tuple[int, int]:
+    """An unprivileged uid no account has and no other live sandbox uses (a lock file held while
+    the sandbox lives), so that concurrent workers run student code as distinct users."""
+    import fcntl
+
+    for uid in UID_RANGE:
+        try:
+            pwd.getpwuid(uid)
+            continue  # a real account: never share its files
+        except KeyError:
+            pass
+        fd = os.open(_UID_LOCKS / f"nlm-autograder-uid-{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return uid, fd
+        except BlockingIOError:
+            os.close(fd)
+    raise RuntimeError(f"every uid of {UID_RANGE} is in use by another sandbox")
+
+
+def _share_with_user(workdir: Path, confined: bool) -> None:
+    """Make the tree readable by the dropped user: dirs 0755, files 0644. Confined, the tree is
+    bound into the child's view, so its parents need not be reachable (and stay private)."""
+    for parent in () if confined else workdir.parents:
         if not parent.stat().st_mode & stat.S_IXOTH:
             raise PermissionError(f"{workdir} is unreachable for other users: {parent} lacks o+x")
     for root, dirs, files in os.walk(workdir):
@@ -457,6 +506,8 @@ def _reap_children() -> None:
 
 # ---------------------------------------------------------------- zygote
 
+_VIEW: tuple[str, ...] | None = None  # in the zygote: what a confined child may read; None: unconfined
+
 
 def _zygote_main() -> None:
     # Keep the control channel away from fds 0/1 so a stray print can never corrupt it.
@@ -471,9 +522,10 @@ def _zygote_main() -> None:
     frame = protocol.read_frame(ctl_in)
     if frame is None or frame[:1] != b"P":
         return
+    setup = protocol.decode(frame[1:])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deprecated standard modules say so on import
-        for name in protocol.decode(frame[1:])["preload"]:
+        for name in setup["preload"]:
             try:
                 importlib.import_module(name)
             except Exception:  # optional, e.g. a module that does not exist yet
@@ -485,14 +537,28 @@ def _zygote_main() -> None:
     gc.collect()
     gc.freeze()  # children then leave the preloaded objects' pages shared
     me = os.getpid()
+    readable = confine.python_paths(tuple(setup["allowed"])) if setup["confine"] else ()
+    status = _try_confinement(readable) if setup["confine"] else Confinement(False, "switched off")
+    global _VIEW
+    _VIEW = readable if status.confined else None
     try:
-        protocol.write_frame(ctl_out, b"R")
+        protocol.write_frame(ctl_out, b"R" + json.dumps(dataclasses.asdict(status)).encode())
         while (frame := protocol.read_frame(ctl_in)) is not None:
             if frame[:1] == b"S" and not _serve_run(protocol.decode(frame[1:]), ctl_in, ctl_out, env):
                 return
             # A step, answer or kill that arrives after its child ended is moot.
     finally:  # whatever ends the zygote (the grader gone, a bug) must not leave students' processes
         _kill_until_gone(lambda table: _descendants(table, me), reap=True)
+
+
+def _try_confinement(readable: tuple[str, ...]) -> Confinement:
+    """Whether children here can be confined: the whole setup tried once on an empty folder."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="nlm-probe-") as empty:
+        os.chmod(empty, 0o755)
+        ids = (65534, 65534) if os.geteuid() == 0 else None
+        return confine.probe(confine.View(empty, readable, ids=ids))
 
 
 def _serve_run(run: dict[str, Any], ctl_in: int, ctl_out: int, env: dict[str, str]) -> bool:
@@ -710,20 +776,21 @@ def _isolate_and_call(run: dict[str, Any], fds: dict[str, int], env: dict[str, s
         os.closerange(_INBOX_FD + 1, os.sysconf("SC_OPEN_MAX"))  # the control channel above all
         sys.stdout = sys.__stdout__ = _line_buffered(1)
         sys.stderr = sys.__stderr__ = _line_buffered(2)
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != zygote:  # the zygote died before the line above
+            return 1
         baseline = _vm_size()
         resource.setrlimit(resource.RLIMIT_AS, (baseline + limits.memory_bytes,) * 2)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (_FSIZE_LIMIT,) * 2)
-        os.chdir(run["workdir"])
-        sys.path.insert(0, run["workdir"])
-        if run["ids"] is not None:
-            uid, gid = run["ids"]
-            os.setgroups([])
-            os.setgid(gid)
-            os.setuid(uid)
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it
-        if os.getppid() != zygote:  # the zygote died before the line above
-            return 1
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)
+        if _VIEW is not None:
+            ids = None if run["ids"] is None else tuple(run["ids"])
+            confine.enter(confine.View(run["workdir"], _VIEW, limits.scratch_bytes, ids))
+            sys.path.insert(0, confine.SUBMISSION)
+            env = {**env, "HOME": confine.SCRATCH, "TMPDIR": confine.SCRATCH}
+        else:
+            _enter_unconfined(run)
         os.environ.clear()
         os.environ.update(env)
         from autograder.isolate.harness import Channel
@@ -742,6 +809,18 @@ def _isolate_and_call(run: dict[str, Any], fds: dict[str, int], env: dict[str, s
         except Exception:
             pass
     return code
+
+
+def _enter_unconfined(run: dict[str, Any]) -> None:
+    """Where the kernel gives no namespaces: the workdir, and as root an unprivileged uid."""
+    os.chdir(run["workdir"])
+    sys.path.insert(0, run["workdir"])
+    if run["ids"] is not None:
+        uid, gid = run["ids"]
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # setuid clears it
 
 
 def _line_buffered(fd: int) -> TextIO:
