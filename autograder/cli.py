@@ -36,6 +36,25 @@ def _limits(args: argparse.Namespace):
     return Limits(timeout_s=args.timeout, memory_bytes=int(args.memory_gib * 2**30))
 
 
+def _confinement_or_refuse(args: argparse.Namespace, status=None) -> int | None:
+    """Say loudly, once, that student code will run unconfined; with --require-confinement,
+    refuse instead (exit status 3)."""
+    from autograder.isolate.sandbox import NOT_CONFINED, confinement_here
+
+    status = status or confinement_here()
+    if status.confined:
+        return None
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if getattr(args, "require_confinement", False):
+        console.print(f"[bold red]refusing to grade:[/] {NOT_CONFINED.format(reason=status.reason)}",
+                      markup=True, highlight=False)
+        return 3
+    console.print(f"[bold red]{NOT_CONFINED.format(reason=status.reason)}[/]", markup=True, highlight=False)
+    return None
+
+
 def _grade(args: argparse.Namespace) -> int:
     from autograder.grade import preload
     from autograder.isolate.sandbox import Sandbox
@@ -43,6 +62,9 @@ def _grade(args: argparse.Namespace) -> int:
     course = _course()
     # Start the fork server first: it imports torch on the other core while this process does.
     with Sandbox(_limits(args), preload=preload(course)) as sandbox:
+        refused = _confinement_or_refuse(args, sandbox.confinement())
+        if refused is not None:
+            return refused
         from autograder.grade import grade
         from autograder.report.gradescope import write_results
         from autograder.report.terminal import print_report
@@ -55,6 +77,8 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _add_limits(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--require-confinement", action="store_true",
+                        help="refuse to grade where student code cannot be confined (no user namespaces)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                         help="wall-clock limit for each call of a student function (default 10)")
     parser.add_argument("--memory-gib", type=float, default=2.0, metavar="GIB",
@@ -138,6 +162,9 @@ def _gradescope(args: argparse.Namespace) -> int:
 
 
 def _grade_all(args: argparse.Namespace) -> int:
+    refused = _confinement_or_refuse(args)
+    if refused is not None:
+        return refused
     from autograder.batch.run import main
 
     return main(args)

@@ -93,6 +93,10 @@ def grade_to_results(course: Course, root: Path, account: pwd.struct_passwd | No
     from autograder.grade import preload
 
     with Sandbox(limits, preload=preload(course), user=user) as box:
+        status = box.confinement()
+        if not status.confined:  # never grade unconfined on Gradescope: results would be forgeable
+            raise RuntimeError(f"student code cannot be confined here: {status.reason}")
+        print(f"autograder: student code confined ({status.mode})")
         from autograder.grade import grade
         from autograder.report.gradescope import results_json
 

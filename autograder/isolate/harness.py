@@ -345,12 +345,21 @@ def observe(function: Callable, message: dict) -> dict:
         return error(FailureKind.NOT_ATTEMPTED, "not attempted (raises NotImplementedError)")
     except MemoryError:
         return error(FailureKind.MEMORY, "ran out of memory")
+    except (BlockingIOError, RuntimeError) as failure:
+        if _out_of_processes(failure):
+            return error(FailureKind.PROCESSES, f"too many processes or threads: {failure}")
+        return error(FailureKind.EXCEPTION, f"raised {type(failure).__name__}:\n{student_traceback(failure)}")
     except BaseException as failure:  # SystemExit too: exiting costs only this call
         return error(FailureKind.EXCEPTION, f"raised {type(failure).__name__}:\n{student_traceback(failure)}")
     try:
         return {"value": plain(value)}
     except Exception as failure:  # noqa: BLE001
         return error(FailureKind.UNSERIALISABLE, str(failure))
+
+
+def _out_of_processes(failure: BaseException) -> bool:
+    """fork() or a new thread refused by the process limit (EAGAIN)."""
+    return getattr(failure, "errno", None) == 11 or "can't start new thread" in str(failure)
 
 
 _PROBES = {"call": probes.call, "in_place": probes.in_place}

@@ -193,7 +193,10 @@ class Session:
                 continue
             text = protocol.capped("".join(printed))
             if "error" in message:
-                return Observed(failure=self.failure_of(message), printed=text)
+                failure = self.failure_of(message)
+                if failure.kind in _POISONED:
+                    self.stop()  # what it left behind (processes, memory) must not cost the next call
+                return Observed(failure=failure, printed=text)
             return Observed(value=message["value"], printed=text)
 
     def failure_of(self, message: dict) -> Failure:
@@ -241,6 +244,9 @@ def printed_text(event: Event) -> str:
     return event.stdout + event.stderr + (NOT_KEPT if event.truncated else "")
 
 
+_POISONED = (FailureKind.PROCESSES, FailureKind.MEMORY)
+
+
 def probe_name(function: GradedFunction) -> str:
     return function.course_probe if function.probe is Probe.COURSE else function.probe.value
 
@@ -276,7 +282,7 @@ def valid_message(message: Any, kinds: Sequence[str]) -> bool:
 
 def ended_failure(event: Event, what: str, sandbox: Sandbox) -> Failure:
     """A Failure for a child that ended before answering, in words a student understands."""
-    kind = {"timeout": FailureKind.TIMEOUT, "signalled": FailureKind.SIGNALLED,
+    kind = {"timeout": FailureKind.TIMEOUT, "signalled": FailureKind.SIGNALLED, "processes": FailureKind.PROCESSES,
             "protocol": FailureKind.PROTOCOL}.get(event.outcome, FailureKind.EXITED)
     # A child that exits 0 without being told to called exit()/os._exit() mid-step.
     detail = "exited (status 0) before returning" if event.outcome == "finished" else event.detail

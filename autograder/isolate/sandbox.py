@@ -58,6 +58,7 @@ _START_TIMEOUT_S = 300.0  # importing torch on a busy machine
 _GRACE_S = 10.0  # zygote cleanup time on top of a step's timeout before the grader gives up on it
 _KILL_WAIT_S = 5.0  # how long to keep killing and reaping leftovers
 _DRAIN_S = 1.0  # reading what the child's pipes still hold once every writer is dead
+_CPU_POLL_S = 0.25  # how often a running step's CPU time and processes are looked at
 _OUTGOING_CAP = 64 * 2**20  # bytes queued for the grader before a flooding child is stopped
 _DRAIN_CHUNKS = 16  # reads of what was printed before a frame is relayed (the rest comes later)
 _STEP = struct.Struct(">dQ")  # a step's timeout (s) and the largest frame the child may send in it
@@ -84,8 +85,9 @@ class Limits:
     output_bytes: int = 16 * 1024
     # Processes and threads a run may have at once (RLIMIT_NPROC, per user namespace or per uid).
     processes: int = 64
-    # CPU seconds per step, all the run's processes together (besides the wall-clock deadline).
-    cpu_s: float = 20.0
+    # CPU seconds per step, all the run's processes together (besides the wall-clock deadline);
+    # None: as many as the timeout has seconds.
+    cpu_s: float | None = None
     # The run's writable scratch folder (a tmpfs), and nothing else is writable.
     scratch_bytes: int = 64 * 2**20
 
@@ -339,6 +341,18 @@ class Child:
             pass  # the zygote is gone; next_event reports it
 
 
+def confinement_here(allowed: Sequence[str] = ("numpy", "torch")) -> Confinement:
+    """Whether student code would run confined on this machine, as this user (tried in a child
+    of this process, which must not have started threads yet)."""
+    readable = confine.python_paths(tuple(allowed))
+    return _try_confinement(readable)
+
+
+NOT_CONFINED = ("STUDENT CODE IS NOT CONFINED on this machine ({reason}): it runs as this user and can "
+                "read and write whatever this user can. Grade on a machine with user namespaces "
+                "(or as root) for the confinement the README describes.")
+
+
 UID_RANGE = range(61000, 62000)  # uids for student code as root, one per live sandbox
 _UID_LOCKS = Path("/run/lock")
 
@@ -487,6 +501,24 @@ def _kill_until_gone(find: Callable[[_Table], list[int]], reap: bool) -> None:
         time.sleep(0.001)
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_usage(pid: int) -> tuple[int, float]:
+    """(processes and threads, CPU seconds) of `pid` and its descendants, from /proc."""
+    table = _process_table()
+    threads, ticks = 0, 0
+    for member in [pid, *_descendants(table, pid)]:
+        try:
+            with open(f"/proc/{member}/stat", "rb") as file:
+                fields = file.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        threads += int(fields[17])                   # num_threads
+    return threads, ticks / _TICKS
+
+
 def _kill(pid: int, group: bool = False) -> None:
     try:
         (os.killpg if group else os.kill)(pid, signal.SIGKILL)
@@ -581,8 +613,10 @@ def _serve_run(run: dict[str, Any], ctl_in: int, ctl_out: int, env: dict[str, st
         if remaining <= 0:
             watch.timed_out = True
             break
+        if watch.over_budget(pid):
+            break
         writable = ([watch.inbox] if watch.pending else []) + ([ctl_out] if watch.outgoing else [])
-        wait = None if remaining == float("inf") else remaining
+        wait = None if remaining == float("inf") else min(remaining, _CPU_POLL_S)
         readable, ready, _ = select.select([pidfd, ctl_in, *watch.open_fds], writable, [], wait)
         if watch.inbox in ready:
             watch.flush()
@@ -603,6 +637,8 @@ def _serve_run(run: dict[str, Any], ctl_in: int, ctl_out: int, env: dict[str, st
             watch.relay(frame)
         if pidfd in readable:
             break
+    watch.next_poll = 0.0
+    watch.over_budget(pid)  # how many processes it had at the end
     _kill(pid, group=True)
     status = os.waitpid(pid, 0)[1]
     os.close(pidfd)
@@ -639,12 +675,17 @@ class _Watch:
         self.frames = protocol.FrameReader()
         self.captured = {fd: bytearray() for fd in output_fds}
         self.truncated = self.timed_out = self.violation = False
+        self.cpu_at_step = 0.0       # the run's CPU seconds when the current step began
+        self.cpu_over = self.too_many = False
+        self.next_poll = 0.0
 
     def relay(self, frame: bytes) -> None:
         """A grader frame for the child: a step (new deadline and limit) or an answer."""
         if frame[:1] == b"T":
             timeout, self.limit = _STEP.unpack_from(frame, 1)
             self.deadline = time.monotonic() + timeout
+            self.cpu_at_step = -1.0  # measured at the next poll, before the step can use much
+            self.next_poll = time.monotonic() + _CPU_POLL_S
             payload = frame[1 + _STEP.size:]
         else:
             payload = frame[1:]
@@ -707,6 +748,20 @@ class _Watch:
         if any(self.captured.values()) or self.truncated:
             self.to_grader(b"O" + json.dumps(self.output()).encode())
 
+    def over_budget(self, pid: int) -> bool:
+        """Whether the run used more CPU time in this step than allowed, or filled its process
+        limit; polled while a step runs (the wall-clock deadline is the select's timeout)."""
+        now = time.monotonic()
+        if self.deadline == float("inf") or now < self.next_poll:
+            return self.cpu_over
+        self.next_poll = now + _CPU_POLL_S
+        processes, cpu = _tree_usage(pid)
+        self.too_many = self.too_many or processes >= self.limits.processes
+        if self.cpu_at_step < 0:
+            self.cpu_at_step = cpu
+        self.cpu_over = cpu - self.cpu_at_step > (self.limits.cpu_s or self.limits.timeout_s)
+        return self.cpu_over
+
     @staticmethod
     def readable(fd: int) -> bool:
         return bool(select.select([fd], [], [], 0)[0])
@@ -722,8 +777,12 @@ class _Watch:
         os.close(self.inbox)
 
     def verdict(self, code: int) -> tuple[str, str]:
+        if self.too_many:
+            return "processes", f"ran too many processes or threads (the limit is {self.limits.processes})"
         if self.timed_out:
             return "timeout", f"timed out after {self.limits.timeout_s:g} s"
+        if self.cpu_over:
+            return "timeout", f"used more than {self.limits.cpu_s or self.limits.timeout_s:g} s of CPU time"
         # A partial frame only counts when the child exited cleanly; a crash explains it otherwise.
         if self.violation or (code == 0 and self.frames.pending):
             return "protocol", _PROTOCOL_DETAIL

