@@ -320,3 +320,43 @@ def test_concurrent_root_grade_all_keeps_an_attacker_away_from_honest_students(t
     stolen = (reports / "students" / "zed" / "feedback.md").read_text()
     assert "found: " in stolen  # its channel works, and carries nothing of the others
     assert not [m for m in markers.values() if m in stolen] and "ann" not in stolen and "grade-all" not in stolen
+
+
+FRAME = "import os, struct\ndef frame(payload): os.write(3, struct.pack('>Q', len(payload)) + payload)\n"
+
+
+def test_a_forged_frame_costs_only_the_function_that_sent_it(grade_folder, tmp_path):
+    folder = tmp_path / "forger"
+    shutil.copytree(SOLUTIONS, folder)
+    with open(folder / "losses.py", "a") as file:
+        file.write("\n" + FRAME)
+    wrap(folder, "losses", "softmax", """
+        frame(b'{"error": 1.5, "message": "forged", "i": 2.5}')
+    """)
+    report = grade_folder(folder)
+    softmax = COURSE.function("softmax")
+    assert scores_by_function(report) == {**full_marks(), softmax.qualname: 0}
+    assert {r.status for r in report.results if r.function == softmax.qualname} == {"crashed"}
+
+
+def test_huge_frames_keep_the_graders_memory_bounded(tmp_path):
+    """Four 30 MB frames once made the grader grow by gigabytes: now a frame over the step's limit
+    is refused at its header, before any of it is read."""
+    folder = tmp_path / "flooder"
+    shutil.copytree(SOLUTIONS, folder)
+    with open(folder / "losses.py", "a") as file:
+        file.write("\n" + FRAME)
+    wrap(folder, "losses", "softmax", """
+        for _ in range(4):
+            frame(b'{"value": "' + b"x" * (30 * 2**20) + b'"}')
+    """)
+    code = ("import resource, sys; from autograder.cli import main; main(['grade', sys.argv[1], '--results', "
+            "sys.argv[2]]); print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", code, str(folder), str(tmp_path / "r.json")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    peak_mib = int(done.stdout.rsplit("PEAK", 1)[1]) / 1024
+    results = json.loads((tmp_path / "r.json").read_text())
+    lost = sum(t["max_score"] - t["score"] for t in results["tests"])
+    assert lost == COURSE.function("softmax").points
+    assert peak_mib < 1024, f"the grader peaked at {peak_mib:.0f} MiB"  # torch alone is ~400
