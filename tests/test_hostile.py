@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 
 from autograder.course import COURSE
@@ -239,3 +240,59 @@ def test_printed_output_is_kept_capped_and_never_in_results_json(grade_folder, t
     assert all(not r.printed for r in report.results if r.function != "losses.square_loss")
     data = json.dumps(results_json(COURSE, report))
     assert "hello from losses" not in data and "yyyy" not in data
+
+
+def test_no_visible_feedback_carries_a_hidden_input(grade_folder, tmp_path):
+    """Hidden checks run after every visible one, in other children: log_softmax stashes every
+    input it is given (in memory and in a file) and cross_entropy, graded after it, reports the
+    stash in its feedback; a hidden input can reach only a hidden check's feedback."""
+    report = grade_folder(hostile(tmp_path, losses="""
+        import json as _json
+        _SEEN = []
+
+        def log_softmax(logits):
+            _SEEN.append(np.asarray(logits).ravel()[:3].round(6).tolist())
+            with open("/scratch/stash", "a") as _file:
+                _file.write(_json.dumps(_SEEN[-1]) + " ")
+            z = np.asarray(logits, dtype=np.float64)
+            shifted = z - z.max(axis=-1, keepdims=True)
+            return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+        def cross_entropy(logits, targets):
+            with open("/scratch/stash") as _file:
+                raise RuntimeError("seen: " + _file.read() + _json.dumps(_SEEN))
+    """))
+    from autograder.check import load_checks
+
+    hidden = [c for c in load_checks(COURSE) if not c.visible and c.function.name == "log_softmax"]
+    numbers = {f"{x:.6f}".rstrip("0") for c in hidden for call in c.calls for x in np.asarray(call.args[0]).ravel()[:3]}
+    later = [r.feedback for r in report.results if r.function == "losses.cross_entropy"]
+    visible = " ".join(r.feedback for r in report.results if r.visible and r.function == "losses.cross_entropy")
+    assert "seen: " in visible
+    assert not [n for n in numbers if n in visible], "a hidden input reached a visible check's feedback"
+    assert [n for n in numbers if n in " ".join(later)]  # the stash itself works, in the hidden child
+
+
+def test_functions_defined_only_through_each_other_do_not_both_pass(grade_folder, tmp_path):
+    """softmax is graded with a correct log_softmax (SPEC's table), log_softmax with the student's
+    own softmax: defined through each other, log_softmax can never run, so it does not pass."""
+    report = grade_folder(hostile(tmp_path, losses="""
+        def softmax(logits):
+            return np.exp(log_softmax(logits))
+
+        def log_softmax(logits):
+            return np.log(softmax(logits))
+    """))
+    scores = scores_by_function(report)
+    assert scores["losses.softmax"] == full_marks()["losses.softmax"]
+    assert scores["losses.log_softmax"] == 0
+
+
+def test_a_twenty_megabyte_exception_is_capped_where_it_crosses(grade_folder, tmp_path):
+    report = grade_folder(hostile(tmp_path, losses="""
+        def square_loss(y, o):
+            raise ValueError("x" * 20_000_000)
+    """))
+    expect_only(report, {"losses.square_loss": 0})
+    feedback = [r.feedback for r in report.results if r.function == "losses.square_loss"]
+    assert all("characters more" in text and len(text) < 10_000 for text in feedback)
