@@ -29,6 +29,10 @@ HIDDEN = [c for c in load_checks(COURSE) if not c.visible]
 REFERENCE = "/autograder/course/reference.py"
 VISIBLE_POINTS = sum(c.points for c in VISIBLE)
 MUTATION = ("params[k] -= lr * grads[k]", "params[k] = params[k] - lr * grads[k]")
+# function -> (old, new) in losses.py: the sum instead of the mean, and the square loss without ½
+SCALAR_MUTATIONS = {"cross_entropy": ("return float(-np.mean(log_probs[np.arange(n), t]))",
+                                      "return float(-np.sum(log_probs[np.arange(n), t]))"),
+                    "square_loss": ("return float(np.mean(0.5 * diff**2))", "return float(np.mean(diff**2))")}
 RUN_TIMEOUT_S = 240
 
 # The course's PyTorch reference (autograder/course/reference.py) ships because every check computes its
@@ -181,7 +185,7 @@ def runs(built, tmp_path_factory):
     """name -> (exit code, output, folder), for every run, started together."""
     _, release = built
     folders = {}
-    for name in ("solutions", "stubs", "mutant"):
+    for name in ("solutions", "stubs", "mutant", "scalars"):
         folder = tmp_path_factory.mktemp("runs") / "student-work"
         shutil.copytree(release, folder)
         if name != "stubs":
@@ -191,6 +195,13 @@ def runs(built, tmp_path_factory):
             sgd = folder / "sgd.py"
             assert MUTATION[0] in sgd.read_text()
             sgd.write_text(sgd.read_text().replace(*MUTATION))
+        if name == "scalars":  # mistakes of the functions that return a float
+            losses = folder / "losses.py"
+            text = losses.read_text()
+            for old, new in SCALAR_MUTATIONS.values():
+                assert old in text
+                text = text.replace(old, new)
+            losses.write_text(text)
         folders[name] = folder
     folders["collect"] = folders["stubs"]
     commands = {name: ([sys.executable, "-c", PROBE, "-p", "no:cacheprovider"], folder)
@@ -267,6 +278,21 @@ def test_a_bug_in_sgd_step_fails_only_its_checks_with_the_autograders_feedback(r
     for name, feedback in expected.items():
         assert feedback in output, name  # word for word, hint included, no traceback
     assert "Traceback" not in output and "autograder/" not in output.split("= FAILURES =")[1].split("= autograder")[0]
+
+
+def test_the_hints_of_functions_returning_a_float_reach_the_students(runs):
+    """Recorded outcomes keep their shapes (a float stays a float), so a scalar function's known
+    mistake is recognised in the release as on Gradescope."""
+    from autograder.check.mistakes import known_mistakes
+
+    code, output, _ = runs["scalars"]
+    assert code == 1, output[-3000:]
+    mistakes = known_mistakes(COURSE)
+    for name in SCALAR_MUTATIONS:
+        function = COURSE.function(name)
+        hints = {m.hint for m in mistakes[function]}
+        section = output.split("= FAILURES =", 1)[1]
+        assert any(f"Hint: {hint}" in section for hint in hints), name
 
 
 def test_k_selects_the_checks_by_name(runs):
