@@ -296,3 +296,16 @@ def test_a_twenty_megabyte_exception_is_capped_where_it_crosses(grade_folder, tm
     expect_only(report, {"losses.square_loss": 0})
     feedback = [r.feedback for r in report.results if r.function == "losses.square_loss"]
     assert all("characters more" in text and len(text) < 10_000 for text in feedback)
+
+
+def test_module_level_code_may_call_a_missing_functions_stand_in(grade_folder, tmp_path):
+    """rnn.py computing a constant with softmax at import, while losses.py lacks softmax: the
+    stand-in answers at import time too, so only softmax is lost."""
+    folder = hostile(tmp_path, rnn="""
+        UNIFORM = softmax(np.zeros(4))
+    """)
+    losses = folder / "losses.py"
+    text = losses.read_text()
+    start = text.index("def softmax(")
+    losses.write_text(text[:start] + text[text.index("def log_softmax("):])
+    expect_only(grade_folder(folder), {"losses.softmax": 0})

@@ -116,7 +116,10 @@ class Session:
                 self.keep_printed(module, printed)
                 self.child = None
                 return False
-            message = self.decode(event, ("note", "status"))
+            message = self.decode(event, ("note", "status", "callee"))
+            if message is not None and "callee" in message:  # module-level code calling a stand-in
+                self.child.answer(self.answer_callee(message, self.stand_ins_for(None)))
+                continue
             if message is None:
                 self.plan.broken[module] = Failure(FailureKind.PROTOCOL, "importing it sent a malformed message")
                 self.keep_printed(module, printed)
@@ -166,9 +169,7 @@ class Session:
 
     def await_answer(self, function: GradedFunction) -> Observed:
         printed = []
-        allowed = ({c.name for c in self.course.callees_of(function)} | {f.name for f in self.plan.missing}
-                   | {f.name for f in self.plan.failed}
-                   | {f.name for f in self.course.functions if f.module in self.plan.broken})
+        allowed = self.stand_ins_for(function)
         while True:
             event = self.child.next_event()
             if event.kind == "output":
@@ -198,6 +199,13 @@ class Session:
                     self.stop()  # what it left behind (processes, memory) must not cost the next call
                 return Observed(failure=failure, printed=text)
             return Observed(value=message["value"], printed=text)
+
+    def stand_ins_for(self, function: GradedFunction | None) -> set[str]:
+        """The graded functions whose stand-ins the grader answers for while `function` runs (None:
+        while a module is imported): its callees, and whatever the submission lacks or broke."""
+        callees = self.course.callees_of(function) if function else ()
+        return ({c.name for c in callees} | {f.name for f in self.plan.missing} | {f.name for f in self.plan.failed}
+                | {f.name for f in self.course.functions if f.module in self.plan.broken})
 
     def failure_of(self, message: dict) -> Failure:
         kind = FailureKind(message["error"])
