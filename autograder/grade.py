@@ -19,7 +19,7 @@ from autograder.isolate import protocol
 from autograder.isolate.runner import Failure, Observed, Plan, Session
 from autograder.isolate.sandbox import Limits, Sandbox
 from autograder.load import Submission, load_submission
-from autograder.registry import Course, GradedFunction
+from autograder.registry import Course, GradedFunction, warm_reference
 from autograder.score import CheckResult
 
 
@@ -71,6 +71,7 @@ def grade_submission(submission: Submission, sandbox: Sandbox, checks: Sequence[
 
     A thread judges the visible checks while the hidden ones run, so the grader's torch work
     overlaps the student's."""
+    warm_reference(course)
     plan = Plan(course, submission.folder, dict(submission.missing),
                 failed={f: Failure(kind, message) for f, (kind, message) in submission.failed.items()})
     printed: dict[str, str] = {}

@@ -103,6 +103,7 @@ class Course:
     functions: tuple[GradedFunction, ...]
     allowed_imports: tuple[str, ...]        # besides the standard library
     child_modules: tuple[str, ...] = ()     # course code the child needs (course probes)
+    reference_module: str = ""              # the grader-side reference, imported before any step runs
     notebook_name: str = "handout.ipynb"
 
     def __post_init__(self) -> None:
@@ -160,6 +161,12 @@ class Course:
     def subpackage(self, name: str) -> str:
         """`autograder.course.hidden` for "hidden"."""
         return f"{self.package}.{name}"
+
+
+def warm_reference(course: Course) -> None:
+    """Import the course's reference now (torch with it), so that no student's step waits for it."""
+    if course.reference_module:
+        importlib.import_module(course.reference_module)
 
 
 def load_course(package: str | None = None) -> Course:

@@ -95,5 +95,6 @@ COURSE = Course(
     functions=FUNCTIONS,
     allowed_imports=("numpy", "torch"),
     child_modules=(f"{__name__}.probes",),
+    reference_module=f"{__name__}.reference",
     notebook_name="nlm_training.ipynb",
 )

@@ -12,6 +12,7 @@ checked against the message it may be before anything else reads it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -118,7 +119,7 @@ class Session:
                 return False
             message = self.decode(event, ("note", "status", "callee"))
             if message is not None and "callee" in message:  # module-level code calling a stand-in
-                self.child.answer(self.answer_callee(message, self.stand_ins_for(None)))
+                self.answer(message, self.stand_ins_for(None))
                 continue
             if message is None:
                 self.plan.broken[module] = Failure(FailureKind.PROTOCOL, "importing it sent a malformed message")
@@ -164,7 +165,7 @@ class Session:
                    "args": list(call.args), "kwargs": call.kwargs,
                    "substitute": [c.name for c in self.course.callees_of(function)]}
         payload = protocol.encode(request)
-        child.step(protocol.decode(payload), self.sandbox.limits.timeout_s, max(STEP_FLOOR, 8 * len(payload)))
+        child.step(payload, self.sandbox.limits.timeout_s, max(STEP_FLOOR, 8 * len(payload)))
         return self.await_answer(function)
 
     def await_answer(self, function: GradedFunction) -> Observed:
@@ -188,7 +189,7 @@ class Session:
                 return Observed(failure=Failure(FailureKind.PROTOCOL, "the call sent a malformed message "
                                                 "to the grader"), printed=protocol.capped("".join(printed)))
             if "callee" in message:
-                self.child.answer(self.answer_callee(message, allowed))
+                self.answer(message, allowed)
                 continue
             if "note" in message:
                 continue
@@ -214,11 +215,17 @@ class Session:
             text += f" (limit {self.sandbox.limits.memory_bytes / 2**30:g} GiB)"
         return Failure(kind, text)
 
-    def answer_callee(self, request: dict, allowed: set[str]) -> dict:
+    def answer(self, request: dict, allowed: set[str]) -> None:
+        """Answer a stand-in; the time the reference takes is the grader's, not the student's."""
+        start = time.monotonic()
+        payload = self.answer_callee(request, allowed)
+        self.child.answer(payload, time.monotonic() - start)
+
+    def answer_callee(self, request: dict, allowed: set[str]) -> bytes:
         """A stand-in's question: the reference's answer, if the function under test may have it."""
         name = request["callee"]
         if name not in allowed:
-            return {"raise": f"{name} is not available here"}
+            return protocol.encode({"raise": f"{name} is not available here"})
         function = self.course.function(name)
         args, kwargs = request["args"], request["kwargs"]
         try:
@@ -229,11 +236,10 @@ class Session:
             if function.effect is Effect.DRAWS_FROM_RNG:
                 answer["rng"] = [getattr(getattr(a, "bit_generator", None), "state", None)
                                  for a in (*args, *kwargs.values())]
-            protocol.encode(answer)
-            return answer
+            return protocol.encode(answer)
         except Exception as problem:  # noqa: BLE001 - arguments the contract does not allow
-            return {"raise": protocol.capped(f"{name}() could not be computed for these arguments: "
-                                             f"{type(problem).__name__}: {problem}")}
+            return protocol.encode({"raise": protocol.capped(f"{name}() could not be computed for these arguments: "
+                                                             f"{type(problem).__name__}: {problem}")})
 
     def decode(self, event: Event, kinds: Sequence[str]) -> dict | None:
         """The child's message, if it is one of `kinds` and well formed; else None."""

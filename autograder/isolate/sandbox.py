@@ -11,8 +11,9 @@ Control channel (tagged frames of autograder.isolate.protocol over the zygote's 
   grader -> zygote: b"P" {"preload": [...], "allowed": [...], "confine": bool} once; b"S" {run}
                     starts a child; b"T" + 16-byte header
                     (step timeout as a double, frame limit as an unsigned 64-bit int) + a message
-                    for the child: a step, whose hard deadline runs from now; b"A" + a message for
-                    the child that is no step (an answer to its question): the deadline stays;
+                    for the child: a step, whose hard deadline runs from now; b"A" + 8 bytes (the
+                    seconds the grader spent answering, as a double: added to the deadline) + a
+                    message for the child that is no step (an answer to its question);
                     b"K": kill the child now.
   zygote -> grader: b"R" + {"confined", "reason", "mode"} once preloaded and its confinement
                     tried; b"M" + each message of the child as it sent it; b"O" +
@@ -61,7 +62,8 @@ _DRAIN_S = 1.0  # reading what the child's pipes still hold once every writer is
 _CPU_POLL_S = 0.25  # how often a running step's CPU time and processes are looked at
 _OUTGOING_CAP = 64 * 2**20  # bytes queued for the grader before a flooding child is stopped
 _DRAIN_CHUNKS = 16  # reads of what was printed before a frame is relayed (the rest comes later)
-_STEP = struct.Struct(">dQ")  # a step's timeout (s) and the largest frame the child may send in it
+_STEP = struct.Struct(">dQ")
+_PAUSE = struct.Struct(">d")  # seconds an answer took the grader, added to the step's deadline  # a step's timeout (s) and the largest frame the child may send in it
 _ZYGOTE_MODULE = "autograder.isolate.sandbox"
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
 # -I: no user site-packages, no PYTHON* variables, not the current folder on the path.
@@ -287,13 +289,17 @@ class Child:
         self._wait = sandbox.limits.timeout_s + _GRACE_S
 
     def step(self, message: Any, timeout_s: float, limit: int) -> None:
-        """Send a step: the child has `timeout_s` from now, and may send frames of `limit` bytes."""
+        """Send a step (a message, or its protocol bytes): the child has `timeout_s` from now, and
+        may send frames of `limit` bytes."""
         self._wait = timeout_s + _GRACE_S
-        self._write(b"T" + _STEP.pack(timeout_s, limit) + protocol.encode(message))
+        self._write(b"T" + _STEP.pack(timeout_s, limit) + _encoded(message))
 
-    def answer(self, message: Any) -> None:
-        """Send what the child asked for (within the current step and its deadline)."""
-        self._write(b"A" + protocol.encode(message))
+    def answer(self, message: Any, grader_s: float = 0.0) -> None:
+        """Send what the child asked for (a message, or its protocol bytes) within the current
+        step; `grader_s`, the time the grader took to answer, is not the student's to pay: the
+        step's deadline moves by that much (nothing the child sends can move it)."""
+        self._wait += grader_s
+        self._write(b"A" + _PAUSE.pack(grader_s) + _encoded(message))
 
     def kill(self) -> None:
         self._write(b"K")
@@ -339,6 +345,10 @@ class Child:
             protocol.write_frame(self.sandbox._proc.stdin.fileno(), frame)
         except (BrokenPipeError, AttributeError):
             pass  # the zygote is gone; next_event reports it
+
+
+def _encoded(message: Any) -> bytes:
+    return message if isinstance(message, bytes) else protocol.encode(message)
 
 
 def confinement_here(allowed: Sequence[str] = ("numpy", "torch")) -> Confinement:
@@ -688,7 +698,9 @@ class _Watch:
             self.next_poll = time.monotonic() + _CPU_POLL_S
             payload = frame[1 + _STEP.size:]
         else:
-            payload = frame[1:]
+            (grader_s,) = _PAUSE.unpack_from(frame, 1)
+            self.deadline += grader_s
+            payload = frame[1 + _PAUSE.size:]
         self.pending += struct.pack(">Q", len(payload)) + payload
         self.flush()
 
