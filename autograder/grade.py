@@ -72,6 +72,7 @@ def grade_submission(submission: Submission, sandbox: Sandbox, checks: Sequence[
     A thread judges the visible checks while the hidden ones run, so the grader's torch work
     overlaps the student's."""
     plan = Plan(course, submission.folder, dict(submission.missing),
+                broken={m: Failure(kind, message) for m, (kind, message) in submission.broken.items()},
                 failed={f: Failure(kind, message) for f, (kind, message) in submission.failed.items()})
     printed: dict[str, str] = {}
     by_group: dict[bool, dict[GradedFunction, list[Check]]] = {True: {}, False: {}}
