@@ -65,8 +65,9 @@ def over_limit(course: Course, why: str) -> Loaded:
 
 
 def _over_memory(course: Course, limits: LoadLimits) -> Loaded:
-    return over_limit(course, f"reading it needed more than {limits.memory_bytes / 2**30:g} GiB of memory, "
-                              "the limit for loading a submission")
+    size = limits.memory_bytes
+    shown = f"{size / 2**30:g} GiB" if size >= 2**30 else f"{size / 2**20:g} MB"
+    return over_limit(course, f"reading it needed more than {shown} of memory, the limit for loading a submission")
 
 
 def _parse_result(stdout: bytes, course: Course, limits: LoadLimits) -> Loaded:

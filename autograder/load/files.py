@@ -4,6 +4,7 @@ the student reads; a file that is not a plain file raises `Skipped`, which becom
 
 from __future__ import annotations
 
+import ast
 import keyword
 import os
 import shutil
@@ -116,6 +117,14 @@ def read_file(path: Path, limit: int, plain_only: bool = True) -> bytes:
     if len(data) > limit:
         raise Rejected(f"{shown(path.name)} is larger than {mb(limit)}")
     return data
+
+
+def parse_or_none(source: bytes) -> ast.Module | None:
+    """The syntax tree of a module's source, or None if it does not parse (importing it says why)."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
 
 
 def write_file(target: Path, data: bytes) -> None:

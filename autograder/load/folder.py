@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.load.files import (MAX_FILE_BYTES, MAX_WRAPPERS, Rejected, Skipped, count, is_module_name,
-                                   list_folder, read_file, shown, summary, write_file)
+                                   list_folder, parse_or_none, read_file, shown, summary, write_file)
 from autograder.load.imports import ImportRule
 from autograder.load.names import match_parts
-from autograder.load.parts import parse_or_none
 from autograder.load.submission import UNAVAILABLE_IMPORT, Loaded, missing_in_part
 from autograder.registry import Course
 
@@ -53,10 +52,13 @@ def load_folder(src: Path, dest: Path, out: Loaded, course: Course, allow_zip: b
 
         load_zip(zips[0], dest, out, course)
         return
-    if len(listing.folders) == 1 and not listing.files and depth < MAX_WRAPPERS:
+    if len(listing.folders) == 1 and not zips and depth < MAX_WRAPPERS:  # a wrapper, a README beside it
         inner = f"{where}{listing.folders[0].name}/"
         out.messages.append(f"graded the files in the folder '{shown(inner)}'")
-        load_folder(listing.folders[0], dest, out, course, allow_zip, inner, depth + 1)
+        try:
+            load_folder(listing.folders[0], dest, out, course, allow_zip, inner, depth + 1)
+        except Empty as empty:
+            raise Empty([where + p.name for p in listing.files] + empty.found) from None
         return
     nested = " (a .zip inside the .zip is not unpacked)" if not allow_zip else ""
     raise Empty([where + p.name + (nested if p in zips else "") for p in listing.files]

@@ -14,7 +14,6 @@ not have) is left out: other parts get a correct stand-in for it, as for a missi
 
 from __future__ import annotations
 
-import ast
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,9 +165,3 @@ def _guarded_import(text: str) -> str:
     (a Windows-only part of the standard library, say) must not sink every part."""
     return f"try:\n{textwrap.indent(text, '    ')}\nexcept ImportError:\n    pass"
 
-
-def parse_or_none(source: bytes) -> ast.Module | None:
-    try:
-        return ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError):
-        return None

@@ -101,15 +101,3 @@ def missing_in_part(part: Part, tree: ast.Module | None, course: Course) -> dict
         return {}
     return {f: not_attempted(f.name, part.file, names) for f in course.in_part(part) if f.name not in names}
 
-
-def defined_functions(folder: Path, course: Course) -> dict[GradedFunction, str]:
-    """The graded functions a folder of part modules (a student's, as uploaded) certainly lacks."""
-    missing = {}
-    for part in course.parts:
-        path = folder / part.file
-        try:
-            tree = ast.parse(path.read_bytes()) if path.is_file() else None
-        except (SyntaxError, ValueError, RecursionError):
-            continue
-        missing.update(missing_in_part(part, tree, course))
-    return missing
