@@ -276,22 +276,23 @@ def test_calls_and_other_statements_are_dropped_with_a_note(tmp_path):
 
 
 def test_a_syntax_error_in_one_cell_costs_exactly_the_functions_of_that_cell(sandbox, tmp_path):
+    """Not the first function: the others' import must not turn it into "not attempted"."""
     nb = build_notebook(sources(), COURSE, with_solutions=True)
     number, cell = next((n, c) for n, c in enumerate(nb.cells, 1)
-                        if c.metadata.get("nlm", {}).get("answer") == SOFTMAX.qualname)
-    cell.source = cell.source.replace("def softmax(logits):", "def softmax(logits)")
-    line = cell.source.splitlines().index("def softmax(logits)") + 1
+                        if c.metadata.get("nlm", {}).get("answer") == CROSS_ENTROPY.qualname)
+    cell.source = cell.source.replace("def cross_entropy(logits, targets):", "def cross_entropy(logits, targets)")
+    line = cell.source.splitlines().index("def cross_entropy(logits, targets)") + 1
     path = tmp_path / "typo.ipynb"
     nbformat.write(nb, str(path))
     sub = load(tmp_path, path)
     message = f"SyntaxError in cell {number}, line {line}: expected ':'"
-    assert sub.failed == {SOFTMAX: (FailureKind.SYNTAX_ERROR, message)}
+    assert sub.failed == {CROSS_ENTROPY: (FailureKind.SYNTAX_ERROR, message)}
     report = graded(sandbox, path)
-    mine = [r for r in report.results if r.function == SOFTMAX.qualname]
+    mine = [r for r in report.results if r.function == CROSS_ENTROPY.qualname]
     assert {(r.status, r.feedback) for r in mine} == {("crashed", message)}
     scores = scores_by_function(report)
-    assert {f: s for f, s in scores.items() if f != SOFTMAX.qualname} == \
-           {f: p for f, p in visible_marks().items() if f != SOFTMAX.qualname}
+    assert {f: s for f, s in scores.items() if f != CROSS_ENTROPY.qualname} == \
+           {f: p for f, p in visible_marks().items() if f != CROSS_ENTROPY.qualname}
 
 
 def test_a_syntax_error_in_a_part_file_reads_crashed_syntax_error_with_file_and_line(sandbox, tmp_path):

@@ -122,9 +122,12 @@ def _limit_self(memory_bytes: int, seconds: float) -> None:
         import resource
     except ImportError:  # Windows: the wall-clock limit alone
         return
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     cpu = math.ceil(seconds) + 1  # a backstop should the grader die and leave this child behind
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    for limit, value in ((resource.RLIMIT_AS, memory_bytes), (resource.RLIMIT_CPU, cpu)):
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):  # macOS refuses some limits: the wall-clock one still holds
+            pass
 
 
 def _child() -> None:

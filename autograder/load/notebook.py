@@ -3,6 +3,7 @@ the limits, pick the answer cells, and write their definitions as the part modul
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,30 +24,36 @@ _CELL_KEY = b'"cell_type"'  # each cell has one; counted before parsing, which c
 def read_notebook(path: Path, plain_only: bool = True) -> nbformat.NotebookNode:
     """Read any nbformat 4 (or older, converted) notebook within the size and cell limits;
     reject anything else."""
-    import nbformat
-
     data = read_file(path, MAX_NOTEBOOK_BYTES, plain_only)
-    if data.count(_CELL_KEY) > MAX_CELLS:
-        raise Rejected(_too_many_cells(path, data.count(_CELL_KEY)))
-    text = data.decode("utf-8-sig", errors="replace")
+    _check_cells(path, data.count(_CELL_KEY))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. missing cell ids: harmless for grading
-            nb = nbformat.reads(text, as_version=4)
-        cells = nb.cells
-    # nbformat raises many types (ValueError, ValidationError, AttributeError...) on odd JSON.
+        nb = _parse(path, data.decode("utf-8-sig", errors="replace"))
+    except Rejected:
+        raise
+    # json and nbformat raise many types (ValueError, ValidationError, AttributeError...) on odd JSON.
     except Exception as exc:  # noqa: BLE001
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise Rejected(f"{shown(path.name)} is not a readable Jupyter notebook ({reason})") from None
-    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+    if not isinstance(nb.cells, list) or not all(isinstance(c, dict) for c in nb.cells):
         raise Rejected(f"{shown(path.name)} is not a readable Jupyter notebook (malformed cell list)")
-    if len(cells) > MAX_CELLS:  # keys written with escapes evade the count above
-        raise Rejected(_too_many_cells(path, len(cells)))
     return nb
 
 
-def _too_many_cells(path: Path, cells: int) -> str:
-    return f"{shown(path.name)} has {cells:,} cells; at most {MAX_CELLS:,} are read"
+def _parse(path: Path, text: str) -> nbformat.NotebookNode:
+    """The notebook, its cells counted as plain JSON first (keys written with escapes evade the
+    byte count; nbformat's conversion and validation cost per cell)."""
+    import nbformat
+
+    cells = json.loads(text).get("cells")
+    _check_cells(path, len(cells) if isinstance(cells, list) else 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. missing cell ids: harmless for grading
+        return nbformat.reads(text, as_version=4)
+
+
+def _check_cells(path: Path, cells: int) -> None:
+    if cells > MAX_CELLS:
+        raise Rejected(f"{shown(path.name)} has {cells:,} cells; at most {MAX_CELLS:,} are read")
 
 
 def choose_notebook(paths: list[Path], messages: list[str]) -> tuple[Path, nbformat.NotebookNode]:
