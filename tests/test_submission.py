@@ -218,7 +218,7 @@ def test_notebook_keeps_exactly_imports_definitions_and_constants(tmp_path):
     assert ("dropped 7 top-level statements (only imports, definitions and constants are kept): "
             "an assignment to model (cell 5), a call to print() (cell 6), an expression (cell 7), "
             "a call to time.sleep() (cell 8), a loop (cell 10)") in text
-    assert "dropped the import of `matplotlib`, not available where your work is graded" in text
+    assert "notebook: `matplotlib` not available where your work is graded" in text
     assert "SyntaxError in cell 11, line 1: " in text
     assert "SyntaxError in cell 14, line 2: " in text
 

@@ -41,21 +41,22 @@ def write_parts(extracted: Extracted, source_name: str, label: str, dest: Path, 
     _apply_import_rule(split, label, rule, graded, out.messages)
     split.definitions = [d for d in split.definitions if not d.binds & split.failed.keys()]
     _drop_unbound(split, label, graded, out.messages)
-    bound = set().union(*(d.binds for d in split.definitions))
-    for f in course.functions:
-        if f.name in split.failed:
-            out.failed[f.qualname] = split.failed[f.name]
-        elif f.name not in bound:
-            defined = {n for d in split.definitions if not d.is_import for n in d.binds}
-            out.missing[f.qualname] = not_attempted(f.name, source_name, defined)
-    absent = [f.qualname for f in course.functions if f.name not in bound and f.name not in split.failed]
-    if absent:
-        out.messages.append(f"{label}: no definition found for {summary(absent)}")
-    out.modules = [m for m in course.modules
-                   if any(f.name in bound or f.name in split.failed for f in course.in_part(m))]
+    _record(split, source_name, label, course, out)
     for module in course.modules:
         text = module_source(extracted, split.definitions, module, source_name, label, course)
         write_file(dest / f"{module}.py", text.encode("utf-8", errors="replace"))
+
+
+def _record(split: _Split, source_name: str, label: str, course: Course, out: Loaded) -> None:
+    """The graded functions failed or missing, and the parts supplied, into ``out``."""
+    bound = set().union(*(d.binds for d in split.definitions))
+    defined = {n for d in split.definitions if not d.is_import for n in d.binds}
+    out.failed.update({f.qualname: split.failed[f.name] for f in course.functions if f.name in split.failed})
+    absent = [f for f in course.functions if f.name not in bound | split.failed.keys()]
+    out.missing.update({f.qualname: not_attempted(f.name, source_name, defined) for f in absent})
+    if absent:
+        out.messages.append(f"{label}: no definition found for {summary([f.qualname for f in absent])}")
+    out.modules = [m for m in course.modules if any(f.name in bound | split.failed.keys() for f in course.in_part(m))]
 
 
 def _syntax_failures(extracted: Extracted, graded: dict) -> dict[str, tuple[str, str]]:
@@ -72,37 +73,42 @@ def _apply_import_rule(split: _Split, label: str, rule: ImportRule, graded: dict
     """Drop the imports the grader does not have; fail the graded functions that use them,
     directly or through the notebook's helpers (never through another graded function: that one
     is replaced by a correct version where it counts)."""
-    tainted: dict[str, Unavailable] = {}  # helper names that lead to an unavailable import
-    direct: dict[int, Unavailable] = {}
-    for d in split.definitions:
-        verdict = rule.first_unavailable(d.node, f"cell {d.cell}" if label == "notebook" else label)
-        if verdict is not None:
-            direct[id(d)] = verdict
+    direct = {id(d): v for d in split.definitions if (v := rule.first_unavailable(d.node, _where(d, label)))}
     dropped = [d for d in split.definitions if d.is_import and id(d) in direct]
-    for d in dropped:
-        tainted.update({name: direct[id(d)] for name in d.binds})
-    changed = True
-    while changed:  # helpers calling helpers: to a fixed point
-        changed = False
-        for d in split.definitions:
-            if d.binds & graded.keys() or d.binds <= tainted.keys():
-                continue
-            verdict = direct.get(id(d)) or next((tainted[n] for n in sorted(d.reads & tainted.keys())), None)
-            if verdict is not None:
-                tainted.update({name: verdict for name in d.binds})
-                changed = True
+    tainted = _tainted_helpers(split.definitions, direct, dropped, graded)
+    lost = []
     for d in split.definitions:
-        verdict = direct.get(id(d)) or next((tainted[n] for n in sorted(d.reads & tainted.keys())), None)
-        for name in d.binds & graded.keys():
-            if verdict is not None and name not in split.failed:
-                split.failed[name] = (UNAVAILABLE_IMPORT, verdict.message)
+        verdict = _verdict(d, direct, tainted)
+        for name in sorted(d.binds & graded.keys() - split.failed.keys()) if verdict else ():
+            split.failed[name] = (UNAVAILABLE_IMPORT, verdict.message)
+            lost.append(name)
     split.definitions = [d for d in split.definitions if d not in dropped]
-    if dropped:
-        roots = sorted({direct[id(d)].root for d in dropped})
-        lost = sorted(n for n, (kind, _) in split.failed.items() if kind == UNAVAILABLE_IMPORT)
-        messages.append(f"{label}: dropped the import of {', '.join(f'`{r}`' for r in roots)}, not available where "
-                        f"your work is graded (use numpy, torch, math or the standard library)"
+    if dropped or lost:
+        roots = sorted({v.root for v in direct.values()})
+        messages.append(f"{label}: {', '.join(f'`{r}`' for r in roots)} not available where your work is graded "
+                        "(use numpy, torch, math or the standard library): its imports were dropped"
                         + (f"; the graded functions using it score 0: {summary(lost)}" if lost else ""))
+
+
+def _tainted_helpers(definitions: list[Definition], direct: dict[int, Unavailable], dropped: list[Definition],
+                     graded: dict) -> dict[str, Unavailable]:
+    """The helper names that lead to an unavailable import: bound by a dropped import, or by a
+    helper using one (helpers calling helpers, to a fixed point)."""
+    tainted = {name: direct[id(d)] for d in dropped for name in d.binds}
+    helpers = [d for d in definitions if not d.binds & graded.keys()]
+    while grown := [d for d in helpers if not d.binds <= tainted.keys() and _verdict(d, direct, tainted)]:
+        for d in grown:
+            tainted.update(dict.fromkeys(d.binds, _verdict(d, direct, tainted)))
+    return tainted
+
+
+def _verdict(d: Definition, direct: dict[int, Unavailable], tainted: dict[str, Unavailable]) -> Unavailable | None:
+    """Why ``d`` cannot work where the work is graded: its own import, or a tainted name it reads."""
+    return direct.get(id(d)) or next((tainted[n] for n in sorted(d.reads & tainted.keys())), None)
+
+
+def _where(d: Definition, label: str) -> str:
+    return f"cell {d.cell}" if label == "notebook" else label
 
 
 def _drop_unbound(split: _Split, label: str, graded: dict, messages: list[str]) -> None:
@@ -114,8 +120,7 @@ def _drop_unbound(split: _Split, label: str, graded: dict, messages: list[str]) 
         unbound = [d for d in split.definitions if not d.reads_now <= bound]
         if not unbound:
             break
-        gone += [f"{', '.join(sorted(d.binds))} ({'cell ' + str(d.cell) if label == 'notebook' else 'line ' + str(d.node.lineno)})"
-                 for d in unbound]
+        gone += [f"{', '.join(sorted(d.binds))} ({_where(d, label)}, line {d.node.lineno})" for d in unbound]
         split.definitions = [d for d in split.definitions if d not in unbound]
     if gone:
         messages.append(f"{label}: dropped {summary(gone)}: each uses a name that is not kept")

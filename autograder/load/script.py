@@ -87,42 +87,56 @@ def extract(cells: list[Cell], label: str, messages: list[str], course: Course) 
     """The kept statements of ``cells``; notes on what was dropped go to ``messages``, prefixed
     ``label`` ("notebook" or the script's name)."""
     out, bound = Extracted(), set(_BUILTINS)
-    dropped, magics = [], []
-    graded = {f.name for f in course.functions}
+    dropped: list[str] = []
+    magics: list[str] = []
     for index, cell in enumerate(cells):
-        where = f" (cell {cell.number})" if label == "notebook" else ""
         if cell.source.lstrip().startswith("%%"):
             magics.append(shown(cell.source.lstrip().splitlines()[0]))
             continue
         try:
             parsed = _read_cell(cell.source, first=index == 0, bound=bound)
-            kept = [(node, ast.get_source_segment(parsed.source, node) or "") for node in parsed.kept]
-            definitions = [_definition(cell.number, parsed.source, node, text) for node, text in kept
-                           if not (_is_docstring(node) or _is_future(node) or _imports_part_module(node, course))]
         except (SyntaxError, ValueError, RecursionError) as exc:  # ValueError: null bytes
-            out.errors.append(_cell_error(cell, exc, label, graded))
+            out.errors.append(_cell_error(cell, exc, label, {f.name for f in course.functions}))
             continue
+        definitions = _take(cell, parsed, label, course, out, dropped)
         magics += parsed.magics
-        dropped += [what + where for what in parsed.dropped]
-        for node, text in kept:
-            if _is_docstring(node):
-                out.docstring = text
-            elif _is_future(node):
-                out.futures += [] if text in out.futures else [text]
-            elif _imports_part_module(node, course):
-                dropped.append(f"an import of a part module, not needed in one {label}{where}")
         out.definitions += definitions
         bound |= set().union(*(d.binds for d in definitions))
+    _note(label, magics, dropped, out.errors, messages)
+    return out
+
+
+def _take(cell: Cell, parsed: _Parsed, label: str, course: Course, out: Extracted, dropped: list[str]
+          ) -> list[Definition]:
+    """The definitions of one parsed cell; its docstring and future imports go to ``out``, what
+    it drops to ``dropped``."""
+    where = f" (cell {cell.number})" if label == "notebook" else ""
+    dropped += [what + where for what in parsed.dropped]
+    definitions = []
+    for node in parsed.kept:
+        text = ast.get_source_segment(parsed.source, node) or ""
+        if _is_docstring(node):
+            out.docstring = text
+        elif _is_future(node):
+            out.futures += [] if text in out.futures else [text]
+        elif _imports_part_module(node, course):
+            dropped.append(f"an import of a part module, not needed in one {label}{where}")
+        else:
+            definitions.append(_definition(cell.number, parsed.source, node, text))
+    return definitions
+
+
+def _note(label: str, magics: list[str], dropped: list[str], errors: list[CellError], messages: list[str]) -> None:
     if magics:
         messages.append(f"{label}: removed {count(len(magics), 'IPython magic or shell command')}: {summary(magics)}")
     if dropped:
         messages.append(f"{label}: dropped {count(len(dropped), 'top-level statement')} (only imports, definitions "
                         f"and constants are kept): {summary(dropped)}")
-    for error in out.errors:
+    for error in errors:  # a script's error names it already: "SyntaxError in student.py, line 3"
         defines = ", ".join(sorted(error.defines))
-        messages.append(f"{label}: {error.message}; nothing from that cell was kept"
+        where = ("notebook: ", "that cell") if label == "notebook" else ("", "it")
+        messages.append(f"{where[0]}{error.message}; nothing from {where[1]} was kept"
                         + (f" (it defines {defines}, which score 0)" if defines else ""))
-    return out
 
 
 @dataclass
@@ -284,11 +298,18 @@ def _reads_now(node: ast.stmt) -> set[str]:
 
 
 def _value_reads_now(value: ast.expr) -> set[str]:
-    if isinstance(value, ast.Lambda):  # its body runs when it is called
-        defaults = [*value.args.defaults, *(d for d in value.args.kw_defaults if d is not None)]
-        return set().union(*map(_names_read, defaults)) if defaults else set()
-    return set().union(*(_value_reads_now(child) for child in ast.iter_child_nodes(value)),
-                       {value.id} if isinstance(value, ast.Name) else set())
+    """The names an assigned value reads (a lambda's body runs only when it is called); iterative,
+    as a value may be nested deeper than the recursion limit."""
+    names, stack = set(), [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Lambda):
+            stack += [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
+            continue
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        stack.extend(ast.iter_child_nodes(node))
+    return names
 
 
 def _is_docstring(node: ast.stmt) -> bool:
