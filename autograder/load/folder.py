@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.load.files import (MAX_FILE_BYTES, MAX_WRAPPERS, Rejected, Skipped, count, is_module_name,
+from autograder.load.files import (MAX_FILE_BYTES, MAX_WRAPPERS, Listing, Rejected, Skipped, count, is_module_name,
                                    list_folder, parse_or_none, read_file, shown, summary, write_file)
 from autograder.load.imports import ImportRule
-from autograder.load.names import match_parts
+from autograder.load.names import Matched, match_parts
 from autograder.load.submission import UNAVAILABLE_IMPORT, Loaded, missing_in_part
 from autograder.registry import Course
 
@@ -31,39 +31,46 @@ def load_folder(src: Path, dest: Path, out: Loaded, course: Course, allow_zip: b
     ``where`` is the path of ``src`` in the submission ("" at its top, "hw3/" inside a wrapper)."""
     listing = list_folder(src, where)
     out.messages += listing.skipped
-    names = [p.name for p in listing.files]
-    matched = match_parts(names, course.modules)
-    by_name = {p.name: p for p in listing.files}
+    matched = match_parts([p.name for p in listing.files], course.modules)
     notebooks = [p for p in listing.files if p.name.lower().endswith(".ipynb")]
     python = [p for p in listing.files if p.name.lower().endswith(".py")]
-    if matched.parts:
-        out.messages += matched.notes
-        if notebooks:
-            out.messages.append(f"ignored {summary([p.name for p in notebooks])}: the .py files are graded")
-        parts = {m: by_name[n] for m, n in matched.parts.items()}
-        copy_parts(parts, [by_name[n] for n in matched.helpers], dest, out, course)
-        return
-    if notebooks or python:
-        _load_whole_assignment(notebooks, python, dest, out, course)
-        return
     zips = [p for p in listing.files if p.name.lower().endswith(".zip")]
-    if zips and allow_zip and len(listing.files) == 1 and not listing.folders:
+    if matched.parts:
+        _load_parts(listing, matched, notebooks, dest, out, course)
+    elif notebooks or python:
+        _load_whole_assignment(notebooks, python, dest, out, course)
+    elif zips and allow_zip and len(listing.files) == 1 and not listing.folders:
         from autograder.load.archive import load_zip
 
         load_zip(zips[0], dest, out, course)
-        return
-    if len(listing.folders) == 1 and not zips and depth < MAX_WRAPPERS:  # a wrapper, a README beside it
-        inner = f"{where}{listing.folders[0].name}/"
-        out.messages.append(f"graded the files in the folder '{shown(inner)}'")
-        try:
-            load_folder(listing.folders[0], dest, out, course, allow_zip, inner, depth + 1)
-        except Empty as empty:
-            raise Empty([where + p.name for p in listing.files] + empty.found) from None
-        return
-    nested = " (a .zip inside the .zip is not unpacked)" if not allow_zip else ""
-    raise Empty([where + p.name + (nested if p in zips else "") for p in listing.files]
-                + [f"{where}{p.name}/" for p in listing.folders]
-                + [note.removeprefix("skipped ") for note in listing.skipped])
+    elif len(listing.folders) == 1 and not zips and depth < MAX_WRAPPERS:  # a wrapper, a README beside it
+        _load_wrapped(listing, dest, out, course, allow_zip, where, depth)
+    else:
+        nested = " (a .zip inside the .zip is not unpacked)" if not allow_zip else ""
+        raise Empty([where + p.name + (nested if p in zips else "") for p in listing.files]
+                    + [f"{where}{p.name}/" for p in listing.folders]
+                    + [note.removeprefix("skipped ") for note in listing.skipped])
+
+
+def _load_parts(listing: Listing, matched: Matched, notebooks: list[Path], dest: Path, out: Loaded,
+                course: Course) -> None:
+    by_name = {p.name: p for p in listing.files}
+    out.messages += matched.notes
+    if notebooks:
+        out.messages.append(f"ignored {summary([p.name for p in notebooks])}: the .py files are graded")
+    copy_parts({m: by_name[n] for m, n in matched.parts.items()}, [by_name[n] for n in matched.helpers],
+               dest, out, course)
+
+
+def _load_wrapped(listing: Listing, dest: Path, out: Loaded, course: Course, allow_zip: bool, where: str,
+                  depth: int) -> None:
+    """The one folder inside (hw3/, nlm-hw3-main/); if it holds nothing either, say what all held."""
+    inner = f"{where}{listing.folders[0].name}/"
+    out.messages.append(f"graded the files in the folder '{shown(inner)}'")
+    try:
+        load_folder(listing.folders[0], dest, out, course, allow_zip, inner, depth + 1)
+    except Empty as empty:
+        raise Empty([where + p.name for p in listing.files] + empty.found) from None
 
 
 def _load_whole_assignment(notebooks: list[Path], python: list[Path], dest: Path, out: Loaded,
