@@ -73,6 +73,7 @@ def grade_submission(submission: Submission, sandbox: Sandbox, checks: Sequence[
     overlaps the student's."""
     warm_reference(course)
     plan = Plan(course, submission.folder, dict(submission.missing),
+                broken={m: Failure(kind, message) for m, (kind, message) in submission.broken.items()},
                 failed={f: Failure(kind, message) for f, (kind, message) in submission.failed.items()})
     printed: dict[str, str] = {}
     by_group: dict[bool, dict[GradedFunction, list[Check]]] = {True: {}, False: {}}

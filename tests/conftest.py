@@ -80,9 +80,12 @@ def full_marks() -> dict[str, float]:
 def defined_marks(folder: Path) -> dict[str, float]:
     """Full marks for every graded function the part modules in `folder` define, 0 for the rest:
     what a correct submission of that folder earns, however many functions the course has."""
-    from autograder.load.submission import defined_functions
+    import tempfile
 
-    missing = defined_functions(folder, COURSE)
+    from autograder.load import load_submission
+
+    with tempfile.TemporaryDirectory() as dest:
+        missing = load_submission(folder, Path(dest), COURSE).missing
     return {f.qualname: 0.0 if f in missing else f.points for f in COURSE.functions}
 
 

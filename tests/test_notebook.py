@@ -210,6 +210,27 @@ def test_empty_notebook_scores_zero_with_a_clear_message(grade_folder, tmp_path)
     assert total(report.results) == (0.0, FULL)
     assert "notebook: the notebook has no code cells" in report.messages
     assert any(m.startswith("notebook: no definition found for losses.softmax") for m in report.messages)
+    names = {f.qualname: f.name for f in FUNCTIONS}
+    assert {r.feedback for r in report.results if r.feedback != f"not attempted: no `{names[r.function]}` in "
+            "empty.ipynb"} == set()
+
+
+def test_notebook_is_graded_as_its_part_modules_without_a_shared_namespace(tmp_path):
+    """One module per part, each function in its own; the other parts' functions imported at the
+    end (so substitution by module attribute finds every call), no notebook.py."""
+    from autograder.load import load_submission
+
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    load_submission(write(solutions_with_extras(), tmp_path / "mine.ipynb"), dest, COURSE)
+    assert sorted(p.name for p in dest.iterdir()) == sorted(PART_FILES)
+    for part in COURSE.parts:
+        source = (dest / part.file).read_text()
+        defined = {line.split("(")[0][4:] for line in source.splitlines() if line.startswith("def ")}
+        assert {f.name for f in COURSE.in_part(part)} <= defined
+        tail = source.rstrip().splitlines()[-len(COURSE.parts) + 1:]
+        assert tail == [f"from {m} import {', '.join(f.name for f in COURSE.in_part(m))}  # noqa: E402"
+                        for m in PART_MODULES if m != part.module]
 
 
 def test_corrupt_notebook_scores_zero_and_is_rejected(grade_folder, tmp_path):

@@ -58,9 +58,12 @@ def write_zip(path: Path, entries: dict[str, str | bytes]) -> Path:
 
 
 def statements(source: str) -> list[str]:
-    """notebook.py's top-level statements, one short label each."""
+    """A generated part module's top-level statements, one short label each, without the imports
+    of the other parts' graded functions that close every one (tested on their own)."""
     labels = []
     for node in ast.parse(source).body:
+        if isinstance(node, ast.ImportFrom) and node.module in PART_MODULES:
+            continue
         if isinstance(node, ast.Try) and all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in node.body):
             assert [ast.unparse(h.type) for h in node.handlers] == ["ImportError"]
             node = node.body[0]  # a guarded import: a missing plotting library must not sink the notebook
@@ -83,6 +86,13 @@ def listing(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
+PART_FILES = sorted(f"{m}.py" for m in PART_MODULES)
+
+
+def part(sub: Submission, module: str) -> str:
+    return (sub.folder / f"{module}.py").read_text()
+
+
 # --- folders and single files ------------------------------------------------------------------
 
 
@@ -101,11 +111,12 @@ def test_folder_copies_only_top_level_python_modules(tmp_path):
     sub = load(tmp_path, src)
 
     assert (sub.kind, sub.modules) == ("folder", ("losses", "sgd"))
-    assert listing(sub.folder) == ["helpers.py", "losses.py", "sgd.py"]
+    assert listing(sub.folder) == sorted(["helpers.py", *PART_FILES])  # an empty module for each part lacking
+    assert part(sub, "rnn").startswith("#") and "def" not in part(sub, "rnn")
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in sub.folder.iterdir())
     assert stat.S_IMODE(sub.folder.stat().st_mode) == 0o755
     text = "\n".join(sub.messages)
-    assert "skipped rnn.py: not a regular file" in text
+    assert "skipped rnn.py: it is a symbolic link (links are not followed)" in text
     assert "skipped my losses.py: not a valid module name" in text
     assert "missing backprop.py, rnn.py" in text
     assert "ignored hw.ipynb: the .py files are graded" in text
@@ -118,28 +129,36 @@ def test_folder_with_nothing_gradable_is_empty_and_says_what_it_found(tmp_path):
     (src / "b.pdf").write_bytes(b"%PDF")
     sub = load(tmp_path, src)
     assert (sub.kind, sub.modules, listing(sub.folder)) == ("empty", (), [])
-    expected = "no losses.py, backprop.py, sgd.py, rnn.py or notebook found; found: a.txt, b.pdf"
-    assert sub.messages == [expected]
+    files = ", ".join(p.file for p in COURSE.parts)
+    assert sub.messages == [f"nothing to grade: found a.txt, b.pdf; expected {files} (at the top or inside one "
+                            "folder), or one .py file or notebook (.ipynb) holding the whole assignment, or a "
+                            ".zip of these"]
+    assert set(sub.missing) == set(COURSE.functions)
 
 
 def test_single_python_file(tmp_path):
     (tmp_path / "losses.py").write_text(SOFTMAX)
     (tmp_path / "mine.py").write_text(SOFTMAX)
-    assert load(tmp_path, tmp_path / "losses.py").modules == ("losses",)
+    single = load(tmp_path, tmp_path / "losses.py")
+    assert (single.kind, single.modules, listing(single.folder)) == ("folder", ("losses",), PART_FILES)
     dest = tmp_path / "other"
     dest.mkdir()
     other = load_submission(tmp_path / "mine.py", dest, COURSE)  # one script holding every part
-    assert (other.kind, other.modules) == ("script", PART_MODULES)
+    assert (other.kind, other.modules, listing(dest)) == ("script", ("losses",), PART_FILES)
     assert other.messages[0].startswith("mine.py: graded as one script holding every part")
-    assert "def softmax" in (dest / "notebook.py").read_text()
+    assert "def softmax" in part(other, "losses") and "def softmax" not in part(other, "rnn")
 
 
-@pytest.mark.parametrize("name", ["missing.ipynb", "report.pdf"])
-def test_missing_or_unsupported_path_is_rejected(tmp_path, name):
+def test_missing_path_is_rejected_and_an_unsupported_one_is_empty(tmp_path):
     (tmp_path / "report.pdf").write_bytes(b"%PDF")
-    sub = load(tmp_path, tmp_path / name)
+    sub = load(tmp_path, tmp_path / "missing.ipynb")
     assert (sub.kind, sub.modules) == ("rejected", ())
-    assert sub.messages[0].startswith(f"rejected: {name}")
+    assert sub.messages[0].startswith("rejected: missing.ipynb")
+    dest = tmp_path / "other"
+    dest.mkdir()
+    pdf = load_submission(tmp_path / "report.pdf", dest, COURSE)
+    assert (pdf.kind, len(pdf.messages)) == ("empty", 1)
+    assert pdf.messages[0].startswith("nothing to grade: found report.pdf; expected ")
 
 
 def test_destination_must_exist_and_be_empty(tmp_path):
@@ -175,42 +194,47 @@ def test_notebook_keeps_exactly_imports_definitions_and_constants(tmp_path):
     ]
     sub = load(tmp_path, write_notebook(tmp_path / "hw.ipynb", cells))
 
-    assert (sub.kind, sub.modules) == ("notebook", PART_MODULES)
-    assert listing(sub.folder) == ["backprop.py", "losses.py", "notebook.py", "rnn.py", "sgd.py"]
+    assert (sub.kind, sub.modules) == ("notebook", ("losses",))
+    assert listing(sub.folder) == PART_FILES
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in sub.folder.iterdir())
-    source = (sub.folder / "notebook.py").read_text()
-    compile(source, "notebook.py", "exec")  # e.g. the __future__ import must come first
-    assert statements(source) == [
+    shared = [
         "docstring My answers.",
         "from __future__ import annotations",
         "import numpy", "from math import exp",
-        "import matplotlib.pyplot",
         "V =", "EPS =", "NAMES =", "SIZE =",
         "import time",
-        "import functools", "FunctionDef softmax", "ClassDef Model",
-        "FunctionDef log_softmax",
+        "import functools", "ClassDef Model",
         "FunctionDef timed",
     ]
-    assert "@functools.lru_cache(maxsize=None)\ndef softmax(x):\n    # keep me\n" in source
-    assert "from notebook import *" in (sub.folder / "losses.py").read_text()
+    for module in PART_MODULES:  # every part has the shared definitions; its own graded functions follow
+        source = part(sub, module)
+        compile(source, f"{module}.py", "exec")  # e.g. the __future__ import must come first
+        graded = ["FunctionDef softmax", "FunctionDef log_softmax"] if module == "losses" else []
+        assert statements(source) == shared + graded, module
+    assert "@functools.lru_cache(maxsize=None)\ndef softmax(x):\n    # keep me\n" in part(sub, "losses")
     text = "\n".join(sub.messages)
     assert ("removed 5 IPython magic or shell commands: "
             "%matplotlib inline, !pip install x, %%time, %timeit x, !ls") in text
     assert ("dropped 7 top-level statements (only imports, definitions and constants are kept): "
             "an assignment to model (cell 5), a call to print() (cell 6), an expression (cell 7), "
             "a call to time.sleep() (cell 8), a loop (cell 10)") in text
-    assert "cell 11 has a syntax error on line 1" in text
-    assert "cell 14 has a syntax error on line 2" in text
+    assert "notebook: `matplotlib` not available where your work is graded" in text
+    assert "SyntaxError in cell 11, line 1: " in text
+    assert "SyntaxError in cell 14, line 2: " in text
 
 
 def test_notebook_modules_import_without_running_the_rest(tmp_path):
-    """The generated folder imports cleanly (in a child, as grading will) though cells would raise."""
-    cells = [code(SOFTMAX), code("raise SystemExit('ran student code')"), code("open('ran', 'w')")]
+    """The generated folder imports cleanly (in a child, as grading will) though cells would raise;
+    each part module gets the other parts' graded functions from their own modules."""
+    others = "".join(f"def {f.name}(*args):\n    return {f.name!r}\n\n" for f in COURSE.functions
+                     if f.name != "softmax")
+    cells = [code(SOFTMAX), code("raise SystemExit('ran student code')"), code(others), code("open('ran', 'w')")]
     sub = load(tmp_path, write_notebook(tmp_path / "hw.ipynb", cells))
-    probe = "import losses, rnn; print(losses.softmax([0.0, 0.0]).tolist(), hasattr(rnn, 'softmax'))"
+    probe = ("import losses, rnn; print(losses.softmax([0.0, 0.0]).tolist(), rnn.softmax is losses.softmax, "
+             "'softmax' in vars(rnn) and rnn.__dict__['np'] is losses.np)")
     out = subprocess.run([sys.executable, "-c", probe], cwd=sub.folder, capture_output=True, text=True,
                          check=True, timeout=60).stdout
-    assert out.split() == ["[0.5,", "0.5]", "True"]
+    assert out.split() == ["[0.5,", "0.5]", "True", "True"]
     assert not (sub.folder / "ran").exists()
 
 
@@ -221,7 +245,7 @@ def test_marked_cells_take_precedence(tmp_path):
         code("def helper():\n    pass"),
     ]
     sub = load(tmp_path, write_notebook(tmp_path / "hw.ipynb", cells))
-    source = (sub.folder / "notebook.py").read_text()
+    source = part(sub, "losses")
     assert statements(source) == ["FunctionDef softmax"]
     assert "'final'" in source and "draft" not in source
     assert "graded the 1 marked answer cell, ignored 2 unmarked code cells" in sub.messages[0]
@@ -235,7 +259,7 @@ def test_nbformat_4_minor_versions_load(tmp_path, minor):
     path.write_text(json.dumps(nb))
     sub = load(tmp_path, path)
     assert sub.kind == "notebook"
-    assert statements((sub.folder / "notebook.py").read_text()) == ["FunctionDef softmax"]
+    assert statements(part(sub, "losses")) == ["FunctionDef softmax"]
 
 
 def test_colab_metadata_is_tolerated(tmp_path):
@@ -246,13 +270,14 @@ def test_colab_metadata_is_tolerated(tmp_path):
     cell.outputs = [nbformat.v4.new_output("stream", text="hello\n")]
     sub = load(tmp_path, write_notebook(tmp_path / "hw.ipynb", [cell], minor=0, metadata=metadata))
     assert sub.kind == "notebook"
-    assert "FunctionDef softmax" in statements((sub.folder / "notebook.py").read_text())
+    assert "FunctionDef softmax" in statements(part(sub, "losses"))
 
 
 def test_empty_notebook_gives_modules_without_functions(tmp_path):
     sub = load(tmp_path, write_notebook(tmp_path / "hw.ipynb", []))
-    assert (sub.kind, sub.modules) == ("notebook", PART_MODULES)
-    assert statements((sub.folder / "notebook.py").read_text()) == []
+    assert (sub.kind, sub.modules, listing(sub.folder)) == ("notebook", (), PART_FILES)
+    assert all(statements(part(sub, m)) == [] for m in PART_MODULES)
+    assert set(sub.missing) == set(COURSE.functions)
     assert "notebook: the notebook has no code cells" in sub.messages
 
 
@@ -274,7 +299,7 @@ def test_folder_with_several_notebooks_prefers_marked_then_newest(tmp_path):
     os.utime(src / "old.ipynb", (1_000_000, 1_000_000))
     sub = load(tmp_path, src)
     assert sub.kind == "notebook"
-    assert "'old'" in (sub.folder / "notebook.py").read_text()
+    assert "'old'" in part(sub, "losses")
     assert "graded old.ipynb, the only one with marked answer cells" in sub.messages[0]
 
     write_notebook(src / "old.ipynb", [code("def softmax(x):\n    return 'old'")])
@@ -282,7 +307,7 @@ def test_folder_with_several_notebooks_prefers_marked_then_newest(tmp_path):
     dest = tmp_path / "dest2"
     dest.mkdir()
     sub = load_submission(src, dest, COURSE)
-    assert "'new'" in (dest / "notebook.py").read_text()
+    assert "'new'" in (dest / "losses.py").read_text()
     assert "graded new.ipynb, the most recently modified" in sub.messages[0]
 
 
@@ -295,7 +320,7 @@ def test_zip_at_top_level_or_in_one_folder(tmp_path, top):
                                            f"{top}README.md": "hi"})
     sub = load(tmp_path, path)
     assert (sub.kind, sub.modules) == ("zip", ("losses", "rnn"))
-    assert listing(sub.folder) == ["losses.py", "rnn.py"]  # no leftover extraction folder
+    assert listing(sub.folder) == PART_FILES  # no leftover extraction folder
     assert sub.messages[0] == (f"zip: hw.zip holds 3 files{' in the folder ' + repr(top) if top else ''}: "
                                "losses.py, rnn.py, README.md")
 
@@ -303,15 +328,15 @@ def test_zip_at_top_level_or_in_one_folder(tmp_path, top):
 def test_zip_of_a_notebook_in_a_folder(tmp_path):
     notebook = write_notebook(tmp_path / "hw.ipynb", [code(SOFTMAX)]).read_text()
     sub = load(tmp_path, write_zip(tmp_path / "hw.zip", {"hw/": "", "hw/hw.ipynb": notebook}))
-    assert (sub.kind, sub.modules) == ("zip", PART_MODULES)
-    assert "FunctionDef softmax" in statements((sub.folder / "notebook.py").read_text())
+    assert (sub.kind, sub.modules) == ("zip", ("losses",))
+    assert "FunctionDef softmax" in statements(part(sub, "losses"))
 
 
 def test_zip_ignores_macos_metadata_and_dotfiles(tmp_path):
     path = write_zip(tmp_path / "hw.zip", {"hw/losses.py": SOFTMAX, "__MACOSX/hw/._losses.py": b"\0\5",
                                            "hw/.DS_Store": b"\0"})
     sub = load(tmp_path, path)
-    assert (sub.kind, sub.modules, listing(sub.folder)) == ("zip", ("losses",), ["losses.py"])
+    assert (sub.kind, sub.modules, listing(sub.folder)) == ("zip", ("losses",), PART_FILES)
     assert "in the folder 'hw/'" in sub.messages[0]
 
 
@@ -322,7 +347,9 @@ def test_folder_holding_only_a_zip_is_unpacked_but_not_a_zip_in_a_zip(tmp_path):
     write_zip(src / "outer.zip", {"inner.zip": inner.read_bytes()})
     sub = load(tmp_path, src)
     assert (sub.kind, sub.modules, listing(sub.folder)) == ("empty", (), [])
-    assert "a .zip inside the .zip is not unpacked" in sub.messages
+    assert len(sub.messages) == 1
+    assert sub.messages[0].startswith("nothing to grade in outer.zip: found inner.zip (a .zip inside the .zip "
+                                      "is not unpacked); expected")
 
     (src / "outer.zip").unlink()
     (src / "inner.zip").write_bytes(inner.read_bytes())

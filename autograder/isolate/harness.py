@@ -123,11 +123,17 @@ class Harness:
     def imported(self, name: str) -> dict:
         return {"status": "ok", "filled": sorted(n for m, n in self.filled if m == name)}
 
+    def prefill(self, module: types.ModuleType) -> None:
+        """Bind a stand-in to each graded name of a part module before its code runs, so that a
+        circular import of a name the part lacks succeeds as a plain one does after `complete`."""
+        module.__dict__.update({name: self.stand_ins[name] for name in self.graded.get(module.__name__, ())})
+
     def complete(self, module: types.ModuleType) -> None:
         """Give a part module a stand-in for each graded name it lacks: `from losses import
         softmax` then works though losses.py has no softmax (it alone is not attempted)."""
         for name in self.graded.get(module.__name__, ()):
-            if not callable(getattr(module, name, None)):
+            value = getattr(module, name, None)
+            if value is self.stand_ins[name] or not callable(value):
                 setattr(module, name, self.stand_ins[name])
                 self.filled.add((module.__name__, name))
 
@@ -242,6 +248,7 @@ class PartLoader(importlib.abc.Loader):
         name = module.__name__
         if not self.is_target:
             self.harness.channel.send({"note": "importing", "module": name})
+        self.harness.prefill(module)
         try:
             self.loader.exec_module(module)
         except BaseException as failure:

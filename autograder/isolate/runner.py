@@ -136,7 +136,7 @@ class Session:
                 self.plan.broken[module] = Failure(FailureKind(message["status"]), message["message"])
             for name in message.get("filled", []):  # bound at import yet not a function
                 function = self.course.by_name.get(name)
-                if function is not None and function.module == module:
+                if function is not None and function.module == module and function not in self.plan.failed:
                     self.plan.missing.setdefault(function, f"not attempted: {module}.py defines no function {name}")
             self.keep_printed(module, printed)
             return True

@@ -1,30 +1,31 @@
 """Load: turn a student's upload into the canonical submission, a folder of plain part modules.
 
-A submission is a folder of `.py` files, a Jupyter notebook, a `.zip` of either, or a single `.py`
-file. Everything here runs in the trusted grader process, so uploads are treated as untrusted
-data: files are only read, parsed with `ast` and copied, never imported or executed. Bad input
-never raises; it yields kind "rejected" (or "empty") with a student-facing message.
+A submission is a folder of `.py` files, a Jupyter notebook, a single `.py` file, or a `.zip` of
+any of these (see forms.py); every form becomes the same thing, one module per course part.
+Uploads are untrusted data: files are only read, parsed with `ast` and copied, never imported
+or executed, and all of that happens in a child process with a memory and a time limit
+(bounded.py). Bad input never raises; it yields kind "rejected" (or "empty") with a
+student-facing message.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.load.archive import load_zip
-from autograder.load.files import MAX_FILE_BYTES, Rejected, read_file, write_file
-from autograder.load.folder import load_folder
-from autograder.load.notebook import load_notebook, load_script, read_notebook
-from autograder.load.submission import Submission, defined_functions
+from autograder.load.bounded import LoadError, LoadLimits, load_in_child
+from autograder.load.files import clear_folder
+from autograder.load.submission import Loaded, Submission
 from autograder.registry import Course
 
-__all__ = ["Submission", "load_submission"]
+__all__ = ["LoadError", "LoadLimits", "Submission", "load_submission"]
 
 
-def load_submission(path: Path, dest: Path, course: Course) -> Submission:
+def load_submission(path: Path, dest: Path, course: Course, limits: LoadLimits = LoadLimits()) -> Submission:
     """Load the submission at ``path`` (folder, .ipynb, .zip or .py) into the empty folder ``dest``.
 
-    Only ``dest`` is written to. Raises only for caller errors (``dest`` missing or not empty);
-    unusable uploads come back as kind "rejected" or "empty" with an explanation in ``messages``.
+    Only ``dest`` is written to. Raises only for caller errors (``dest`` missing or not empty)
+    and for LoadError (the loader itself failed); unusable uploads come back as kind "rejected"
+    or "empty" with an explanation in ``messages``.
     """
     path, dest = Path(path), Path(dest)
     if not dest.is_dir():
@@ -32,32 +33,21 @@ def load_submission(path: Path, dest: Path, course: Course) -> Submission:
     if any(dest.iterdir()):
         raise ValueError(f"destination folder {dest} is not empty")
     dest.chmod(0o755)
-    messages: list[str] = []
-    try:
-        kind = _load_path(path, dest, messages, course)
-    except Rejected as exc:
-        messages.append(f"rejected: {exc}")
-        return Submission(dest, "rejected", (), messages)
-    modules = tuple(m for m in course.modules if (dest / f"{m}.py").is_file())
-    return Submission(dest, kind, modules, messages, defined_functions(dest, course))
+    loaded = load_in_child(path, dest, course, limits)
+    if loaded.kind == "rejected":  # a limit may have stopped the child halfway
+        clear_folder(dest)
+    return submission_of(loaded, dest, course)
 
 
-def _load_path(path: Path, dest: Path, messages: list[str], course: Course) -> str:
-    """Dispatch on what ``path`` is; return the submission kind."""
-    if path.is_dir():
-        return load_folder(path, dest, messages, course, allow_zip=True)
-    if not path.is_file():
-        raise Rejected(f"{path.name} was not found or is not a regular file")
-    suffix = path.suffix.lower()
-    if suffix == ".ipynb":
-        load_notebook(path, read_notebook(path), dest, messages, course)
-        return "notebook"
-    if suffix == ".zip":
-        return load_zip(path, dest, messages, course)
-    if suffix == ".py":
-        if path.stem not in course.modules:
-            return load_script(path, dest, messages, course)
-        write_file(dest / path.name, read_file(path, MAX_FILE_BYTES))
-        messages.append(f"found {path.name}")
-        return "folder"
-    raise Rejected(f"{path.name}: expected a folder, a .py, .ipynb or .zip file")
+def submission_of(loaded: Loaded, dest: Path, course: Course) -> Submission:
+    """The Submission of the child's answer; every text from the upload capped where it crosses."""
+    from autograder.isolate.protocol import FailureKind, capped
+
+    def failure(pair: tuple[str, str]) -> tuple[FailureKind, str]:
+        return FailureKind(pair[0]), capped(pair[1])
+
+    return Submission(dest, loaded.kind, tuple(m for m in course.modules if m in loaded.modules),
+                      [capped(m) for m in loaded.messages],
+                      {course.by_qualname[q]: capped(why) for q, why in loaded.missing.items()},
+                      {course.by_qualname[q]: failure(pair) for q, pair in loaded.failed.items()},
+                      {m: failure(pair) for m, pair in loaded.broken.items()})

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PureWindowsPath
 
-from autograder.load.files import MAX_FILE_BYTES, MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, Rejected, count, mb, summary
+from autograder.load.files import MAX_FILE_BYTES, MAX_ZIP_BYTES, MAX_ZIP_ENTRIES, Rejected, count, mb, shown, summary
+from autograder.load.submission import Loaded
 from autograder.registry import Course
 
 _Members = list[tuple[zipfile.ZipInfo, tuple[str, ...]]]  # zip entries to extract, with their paths
@@ -33,17 +34,21 @@ SUBMISSION = ZipLimits(MAX_ZIP_ENTRIES, MAX_ZIP_BYTES, MAX_FILE_BYTES)
 EXPORT = ZipLimits(1_000_000, 4 * 2**30, 512 * 2**20, strict=False)
 
 
-def load_zip(path: Path, dest: Path, messages: list[str], course: Course) -> str:
+def load_zip(path: Path, dest: Path, out: Loaded, course: Course) -> None:
     """Check every entry, extract into a private subfolder of `dest`, load that as a folder."""
+    from autograder.load.folder import Empty, load_folder
+
     # The private folder's dotted name can never clash with a copied module.
     with tempfile.TemporaryDirectory(dir=dest, prefix=".unzipped-") as unpacked:
-        names, top = unpack(path, Path(unpacked), SUBMISSION, messages)
-        where = f" in the folder '{top}/'" if top else ""
-        messages.append(f"zip: {path.name} holds {count(len(names), 'file')}{where}: {summary(names) or 'none'}")
-        from autograder.load.folder import load_folder
-
-        kind = load_folder(Path(unpacked), dest, messages, course, allow_zip=False)
-    return "empty" if kind == "empty" else "zip"
+        names, top = unpack(path, Path(unpacked), SUBMISSION, out.messages)
+        where = f" in the folder '{shown(top)}/'" if top else ""
+        out.messages.append(f"zip: {shown(path.name)} holds {count(len(names), 'file')}{where}: {summary(names) or 'none'}")
+        try:
+            load_folder(Path(unpacked), dest, out, course, allow_zip=False, where=f"{top}/" if top else "",
+                        depth=1 if top else 0)
+        except Empty as empty:
+            raise Empty(empty.found, f" in {shown(path.name)}") from None
+    out.kind = "zip"
 
 
 def unpack(path: Path, root: Path, limits: ZipLimits, notes: list[str]) -> tuple[list[str], str]:
@@ -53,7 +58,7 @@ def unpack(path: Path, root: Path, limits: ZipLimits, notes: list[str]) -> tuple
         archive = zipfile.ZipFile(path)
     # A damaged central directory surfaces as assorted types (BadZipFile, OSError, ValueError...).
     except Exception as exc:  # noqa: BLE001
-        raise Rejected(f"{path.name} is not a readable zip archive ({exc})") from None
+        raise Rejected(f"{shown(path.name)} is not a readable zip archive ({exc})") from None
     with archive:
         members, top = _members(archive, limits, notes)
         _extract(archive, members, root, limits)
@@ -87,7 +92,7 @@ def _members(archive: zipfile.ZipFile, limits: ZipLimits, notes: list[str]) -> t
 
 
 def _entry_problem(info: zipfile.ZipInfo, parts: tuple[str, ...], limits: ZipLimits) -> str | None:
-    name = info.filename
+    name = shown(info.filename)
     if PureWindowsPath(name).anchor or ".." in parts or (parts and parts[0].endswith(":")):
         return f"zip entry '{name}' points outside the archive"
     if stat.S_ISLNK(info.external_attr >> 16):
@@ -108,7 +113,7 @@ def _extract(archive: zipfile.ZipFile, members: _Members, root: Path, limits: Zi
             target.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         except OSError as exc:  # e.g. a duplicate entry, or a file where a folder should be
-            raise Rejected(f"zip entry '{info.filename}' cannot be unpacked ({exc.strerror})") from None
+            raise Rejected(f"zip entry '{shown(info.filename)}' cannot be unpacked ({exc.strerror})") from None
         written = 0
         with os.fdopen(fd, "wb") as out:
             try:
@@ -116,13 +121,13 @@ def _extract(archive: zipfile.ZipFile, members: _Members, root: Path, limits: Zi
                     while chunk := member.read(_CHUNK):
                         written += len(chunk)
                         if written > min(limits.file_bytes, budget):
-                            raise Rejected(f"zip entry '{info.filename}' unpacks to more than the size limits allow")
+                            raise Rejected(f"zip entry '{shown(info.filename)}' unpacks to more than the size limits allow")
                         out.write(chunk)
             except Rejected:
                 raise
             # Corrupt data raises per compressor (BadZipFile, zlib.error, lzma.LZMAError, EOFError...).
             except Exception as exc:  # noqa: BLE001
-                raise Rejected(f"zip entry '{info.filename}' cannot be read ({exc})") from None
+                raise Rejected(f"zip entry '{shown(info.filename)}' cannot be read ({exc})") from None
         budget -= written
         try:  # entry dates decide which notebook is the most recent; a nonsense date is no error
             stamp = datetime(*info.date_time).timestamp()

@@ -1,40 +1,59 @@
-"""Jupyter notebooks (nbformat, any version 4 and Colab's metadata) and lone scripts: read, pick
-the answer cells, and write their definitions as the part modules."""
+"""Jupyter notebooks (nbformat, any version 4 and Colab's metadata) and lone scripts: read within
+the limits, pick the answer cells, and write their definitions as the part modules."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autograder.load.files import MAX_FILE_BYTES, MAX_NOTEBOOK_BYTES, Rejected, count, read_file, write_file
-from autograder.load.script import definitions_source
+from autograder.load.files import MAX_CELLS, MAX_NOTEBOOK_BYTES, Rejected, count, read_file, shown
+from autograder.load.imports import ImportRule
+from autograder.load.parts import write_parts
+from autograder.load.script import Cell, extract
+from autograder.load.submission import Loaded
 from autograder.registry import Course
 
 if TYPE_CHECKING:  # nbformat (and the jsonschema it loads) is imported only for a notebook
     import nbformat
 
-# A part module of a notebook submission: the notebook's definitions, under the module's name.
-_PART_SHIM = b"# Graded from the notebook: see notebook.py.\nfrom notebook import *  # noqa: F401,F403\n"
+_CELL_KEY = b'"cell_type"'  # each cell has one; counted before parsing, which costs per cell
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """Read any nbformat 4 (or older, converted) notebook; reject anything else."""
-    import nbformat
-
-    text = read_file(path, MAX_NOTEBOOK_BYTES).decode("utf-8-sig", errors="replace")
+def read_notebook(path: Path, plain_only: bool = True) -> nbformat.NotebookNode:
+    """Read any nbformat 4 (or older, converted) notebook within the size and cell limits;
+    reject anything else."""
+    data = read_file(path, MAX_NOTEBOOK_BYTES, plain_only)
+    _check_cells(path, data.count(_CELL_KEY))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. missing cell ids: harmless for grading
-            nb = nbformat.reads(text, as_version=4)
-        cells = nb.cells
-    # nbformat raises many types (ValueError, ValidationError, AttributeError...) on odd JSON.
+        nb = _parse(path, data.decode("utf-8-sig", errors="replace"))
+    except Rejected:
+        raise
+    # json and nbformat raise many types (ValueError, ValidationError, AttributeError...) on odd JSON.
     except Exception as exc:  # noqa: BLE001
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise Rejected(f"{path.name} is not a readable Jupyter notebook ({reason})") from None
-    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
-        raise Rejected(f"{path.name} is not a readable Jupyter notebook (malformed cell list)")
+        raise Rejected(f"{shown(path.name)} is not a readable Jupyter notebook ({reason})") from None
+    if not isinstance(nb.cells, list) or not all(isinstance(c, dict) for c in nb.cells):
+        raise Rejected(f"{shown(path.name)} is not a readable Jupyter notebook (malformed cell list)")
     return nb
+
+
+def _parse(path: Path, text: str) -> nbformat.NotebookNode:
+    """The notebook, its cells counted as plain JSON first (keys written with escapes evade the
+    byte count; nbformat's conversion and validation cost per cell)."""
+    import nbformat
+
+    cells = json.loads(text).get("cells")
+    _check_cells(path, len(cells) if isinstance(cells, list) else 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. missing cell ids: harmless for grading
+        return nbformat.reads(text, as_version=4)
+
+
+def _check_cells(path: Path, cells: int) -> None:
+    if cells > MAX_CELLS:
+        raise Rejected(f"{shown(path.name)} has {cells:,} cells; at most {MAX_CELLS:,} are read")
 
 
 def choose_notebook(paths: list[Path], messages: list[str]) -> tuple[Path, nbformat.NotebookNode]:
@@ -54,36 +73,32 @@ def choose_notebook(paths: list[Path], messages: list[str]) -> tuple[Path, nbfor
         reason = "the only one with marked answer cells"
     else:
         reason = "the most recently modified" + (" with marked answer cells" if marked else "")
-    names = ", ".join(p.name for p in paths)
-    messages.append(f"found {len(paths)} notebooks ({names}); graded {chosen.name}, {reason}")
+    names = ", ".join(shown(p.name) for p in paths)
+    messages.append(f"found {len(paths)} notebooks ({names}); graded {shown(chosen.name)}, {reason}")
     return chosen, readable[chosen] if chosen in readable else read_notebook(chosen)
 
 
-def load_script(path: Path, dest: Path, messages: list[str], course: Course) -> str:
-    """A lone .py other than the four part modules (student.py): one script holding every part,
-    read like a one-cell notebook, so only its imports, definitions and constants are kept."""
-    import nbformat
-
-    source = read_file(path, MAX_FILE_BYTES).decode("utf-8", errors="replace")
-    notes: list[str] = []
-    load_notebook(path, nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), dest, notes, course)
-    messages.append(f"{path.name}: graded as one script holding every part "
-                    "(only its imports, definitions and constants are kept)")
-    messages += [m.replace("notebook: ", f"{path.name}: ").replace(" (cell 1)", "") for m in notes
-                 if not m.startswith("notebook: no answer cells are marked")]
-    return "script"
+def load_notebook(path: Path, nb: nbformat.NotebookNode, dest: Path, out: Loaded, course: Course,
+                  rule: ImportRule) -> None:
+    """Write the definitions of the notebook's answer cells as the part modules."""
+    extracted = extract(answer_cells(nb, out.messages), "notebook", out.messages, course)
+    write_parts(extracted, path.name, "notebook", dest, course, rule, out)
+    out.kind = "notebook"
 
 
-def load_notebook(path: Path, nb: nbformat.NotebookNode, dest: Path, messages: list[str], course: Course) -> None:
-    """Write the notebook's definitions to notebook.py and a re-exporting module per part."""
-    source = definitions_source(answer_cells(nb, messages), path.name, messages, course)
-    write_file(dest / "notebook.py", source.encode())
-    for module in course.modules:
-        write_file(dest / f"{module}.py", _PART_SHIM)
+def load_script(path: Path, source: str, dest: Path, out: Loaded, course: Course, rule: ImportRule) -> None:
+    """A .py not named like a part (student.py): one script holding every part, read like a
+    one-cell notebook, so only its imports, definitions and constants are kept."""
+    name = shown(path.name)
+    out.messages.append(f"{name}: graded as one script holding every part "
+                        "(only its imports, definitions and constants are kept)")
+    extracted = extract([Cell(1, source)], name, out.messages, course)
+    write_parts(extracted, path.name, name, dest, course, rule, out)
+    out.kind = "script"
 
 
-def answer_cells(nb: nbformat.NotebookNode, messages: list[str]) -> list[tuple[int, str]]:
-    """(cell number, source) of the marked answer cells, or of every code cell if none is marked."""
+def answer_cells(nb: nbformat.NotebookNode, messages: list[str]) -> list[Cell]:
+    """The marked answer cells, or every code cell if none is marked."""
     code = [(n, c) for n, c in enumerate(nb.cells, 1) if c.get("cell_type") == "code"]
     marked = [(n, c) for n, c in code if answer_mark(c)]
     if marked:
@@ -94,7 +109,7 @@ def answer_cells(nb: nbformat.NotebookNode, messages: list[str]) -> list[tuple[i
                         f"({count(len(code), 'cell')})")
     else:
         messages.append("notebook: the notebook has no code cells")
-    return [(n, cell_source(c)) for n, c in marked or code]
+    return [Cell(n, cell_source(c), answer_mark(c)) for n, c in marked or code]
 
 
 def answer_mark(cell: dict) -> str | None:

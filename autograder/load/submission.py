@@ -1,4 +1,9 @@
-"""The canonical submission: a folder holding the part modules, and what the loader found."""
+"""The canonical submission: a folder holding one module per course part, and what the loader found.
+
+`Loaded` is what the loading child reports (plain data: the child imports neither numpy nor the
+course); `Submission` is what the grader makes of it. Both name the failure kinds by the values
+of `autograder.isolate.protocol.FailureKind`.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,35 @@ import ast
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from autograder.isolate.protocol import FailureKind
-from autograder.registry import Course, GradedFunction
+from autograder.registry import Course, GradedFunction, Part
+
+if TYPE_CHECKING:  # protocol imports numpy, which the loading child does without
+    from autograder.isolate.protocol import FailureKind
+
+KINDS = ("folder", "notebook", "script", "zip", "empty", "rejected")
+
+
+SYNTAX_ERROR = "syntax_error"  # FailureKind values the loader reports
+UNAVAILABLE_IMPORT = "unavailable_import"
 
 
 @dataclass
 class Submission:
     """A loaded submission.
 
-    `folder` holds plain `.py` modules ready to import; `kind` is one of "folder", "notebook",
-    "script" (a lone .py holding every part), "zip", "empty" or "rejected"; `modules` lists the
-    part modules that exist in `folder`; `missing` the graded functions it does not define, each
-    with the sentence a student reads (they are not run; other parts get stand-ins for them);
-    `failed` the graded functions known broken before anything runs (a syntax error in their
-    notebook cell, an import the grader does not have), each with its FailureKind and message
-    (not run either; stand-ins elsewhere); `messages` are student-facing notes on what was found,
-    dropped or rejected.
+    `folder` holds one plain `.py` module per course part (an empty one, with a comment, for a part
+    the submission lacks), each graded function in the module the registry gives it, and the
+    submission's own helper modules; nothing at all for kinds "empty" and "rejected". `kind` is
+    one of KINDS ("script": one .py holding every part); `modules` lists the part modules the
+    submission supplied; `missing` the graded functions it does not define, each with the
+    sentence a student reads (they are not run; other parts get stand-ins for them); `failed`
+    the graded functions known broken before anything runs (a syntax error in their notebook
+    cell, an import the grader does not have), each with its FailureKind and message (not run
+    either; stand-ins elsewhere); `broken` the part modules never to import (a .py part with an
+    unavailable import: stand-ins for all of it, on every machine alike); `messages` are
+    student-facing notes on what was found, dropped or rejected.
     """
 
     folder: Path
@@ -31,6 +48,19 @@ class Submission:
     messages: list[str] = field(default_factory=list)
     missing: dict[GradedFunction, str] = field(default_factory=dict)
     failed: dict[GradedFunction, tuple[FailureKind, str]] = field(default_factory=dict)
+    broken: dict[str, tuple[FailureKind, str]] = field(default_factory=dict)
+
+
+@dataclass
+class Loaded:
+    """What loading found, as plain data: functions by qualname, failure kinds by value."""
+
+    kind: str = "empty"
+    modules: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    broken: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def top_level_names(tree: ast.Module) -> tuple[set[str], bool]:
@@ -54,28 +84,20 @@ def top_level_names(tree: ast.Module) -> tuple[set[str], bool]:
     return names, star
 
 
-def defined_functions(folder: Path, course: Course) -> dict[GradedFunction, str]:
-    """The graded functions the part modules in `folder` certainly lack, with why. A module that
-    does not parse is not judged here: importing it reports its syntax error."""
-    missing = {}
-    for part in course.parts:
-        path = folder / part.file
-        if not path.is_file():
-            for f in course.in_part(part):
-                missing[f] = f"not attempted: no {part.file} in the submission"
-            continue
-        source = path.read_text(encoding="utf-8", errors="replace")
-        try:
-            names, star = top_level_names(ast.parse(source))
-            if star and (folder / "notebook.py").is_file() and "from notebook import *" in source:
-                names, star = top_level_names(ast.parse((folder / "notebook.py").read_text(errors="replace")))
-        except (SyntaxError, ValueError, RecursionError):
-            continue
-        if star:
-            continue
-        for f in course.in_part(part):
-            if f.name not in names:
-                near = difflib.get_close_matches(f.name, sorted(names), n=1, cutoff=0.6)
-                found = f" (found {near[0]})" if near else ""
-                missing[f] = f"not attempted: no {f.name} in {part.file}{found}"
-    return missing
+def not_attempted(name: str, where: str, names: set[str]) -> str:
+    """What a student reads for a graded function ``where`` lacks, naming a near miss if any."""
+    near = difflib.get_close_matches(name, sorted(names), n=1, cutoff=0.6)
+    return f"not attempted: no `{name}` in {where}" + (f" (found `{near[0]}`)" if near else "")
+
+
+def missing_in_part(part: Part, tree: ast.Module | None, course: Course) -> dict[GradedFunction, str]:
+    """The graded functions of ``part`` that its module (parsed as ``tree``; None: no such file)
+    certainly lacks. A module that does not parse, or binds names in ways not read here (a `*`
+    import, a block), is not judged: importing it tells."""
+    if tree is None:
+        return {f: f"not attempted: no {part.file} in the submission" for f in course.in_part(part)}
+    names, star = top_level_names(tree)
+    if star:
+        return {}
+    return {f: not_attempted(f.name, part.file, names) for f in course.in_part(part) if f.name not in names}
+

@@ -1,0 +1,150 @@
+"""Loading is bounded like running: the whole of it (unzipping, notebook parsing, AST filtering)
+runs in a child process of its own, with a memory limit (RLIMIT_AS, where the platform has one)
+and a wall-clock limit, so no upload makes the grader process slow or large. A submission that
+exceeds a limit is kind "rejected", with a message naming the limit.
+
+The child is a fresh interpreter (`python -m autograder.load.bounded`, started in the folder
+holding the autograder package, never in the submission's) importing neither numpy nor the
+course: it gets the course's shape (parts, graded names, allowed imports) as JSON and answers
+with `Loaded` as JSON on its own pipe; what it prints goes to its stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from autograder.load.submission import KINDS, Loaded
+from autograder.registry import Course, GradedFunction, Part
+
+LOAD_SECONDS = 30.0
+LOAD_MEMORY_BYTES = 1 * 2**30
+_ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding the autograder package
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    """The limits of one submission's loading."""
+
+    seconds: float = LOAD_SECONDS
+    memory_bytes: int = LOAD_MEMORY_BYTES
+
+
+class LoadError(RuntimeError):
+    """The loading child failed for a reason that is not the submission's (a grader bug)."""
+
+
+def load_in_child(path: Path, dest: Path, course: Course, limits: LoadLimits) -> Loaded:
+    """`forms.load_here(path, dest, course)` in a child process within ``limits``."""
+    request = {"path": str(path.absolute()), "dest": str(dest.absolute()), "course": course_shape(course),
+               "memory": limits.memory_bytes, "seconds": limits.seconds}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    try:
+        done = subprocess.run([sys.executable, "-m", __name__], input=json.dumps(request).encode(),
+                              capture_output=True, timeout=limits.seconds, cwd=_ROOT, env=env)
+    except subprocess.TimeoutExpired:
+        return over_limit(course, f"reading it took longer than {limits.seconds:g} s, the limit for loading "
+                                  "a submission")
+    if done.returncode == 0:
+        return _parse_result(done.stdout, course, limits)
+    if done.returncode < 0 or b"MemoryError" in done.stderr:
+        return _over_memory(course, limits)
+    tail = done.stderr.decode(errors="replace").strip()[-2000:]
+    raise LoadError(f"loading {path.name} failed in the loading child (exit status {done.returncode}):\n{tail}")
+
+
+def over_limit(course: Course, why: str) -> Loaded:
+    return Loaded("rejected", [], [f"rejected: {why}"],
+                  {f.qualname: "not graded: the submission was rejected" for f in course.functions})
+
+
+def _over_memory(course: Course, limits: LoadLimits) -> Loaded:
+    size = limits.memory_bytes
+    shown = f"{size / 2**30:g} GiB" if size >= 2**30 else f"{size / 2**20:g} MB"
+    return over_limit(course, f"reading it needed more than {shown} of memory, the limit for loading a submission")
+
+
+def _parse_result(stdout: bytes, course: Course, limits: LoadLimits) -> Loaded:
+    try:
+        result = json.loads(stdout)
+        if result == {"limit": "memory"}:
+            return _over_memory(course, limits)
+        return _checked(result["loaded"], course)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise LoadError(f"the loading child answered something malformed ({exc})") from None
+
+
+def _checked(data: dict[str, Any], course: Course) -> Loaded:
+    """The child's Loaded, after checking every field has the form it must (ValueError if not)."""
+    loaded = Loaded(**data)
+    texts = [*loaded.messages, *loaded.missing.values(), *(t for pair in (*loaded.failed.values(),
+                                                                            *loaded.broken.values()) for t in pair)]
+    known = {f.qualname for f in course.functions}
+    valid = (loaded.kind in KINDS and set(loaded.modules) <= set(course.modules)
+             and all(isinstance(t, str) for t in texts)
+             and set(loaded.missing) | set(loaded.failed) <= known and set(loaded.broken) <= set(course.modules)
+             and all(len(pair) == 2 for pair in (*loaded.failed.values(), *loaded.broken.values())))
+    if not valid:
+        raise ValueError("a field of Loaded has the wrong form")
+    loaded.failed = {k: tuple(v) for k, v in loaded.failed.items()}
+    loaded.broken = {k: tuple(v) for k, v in loaded.broken.items()}
+    return loaded
+
+
+def course_shape(course: Course) -> dict[str, Any]:
+    """What loading needs of a course, as JSON: parts with their graded names, allowed imports."""
+    return {"name": course.name, "package": course.package, "allowed": list(course.allowed_imports),
+            "notebook": course.notebook_name,
+            "parts": [[p.module, p.title, [f.name for f in course.in_part(p)]] for p in course.parts]}
+
+
+def course_from_shape(shape: dict[str, Any]) -> Course:
+    """A Course with the parts and graded names of ``shape`` (no references: loading needs none)."""
+    parts = [(Part(module, title), names) for module, title, names in shape["parts"]]
+    functions = tuple(GradedFunction(part, name, (), 0, _no_reference) for part, names in parts for name in names)
+    return Course(shape["name"], shape["package"], tuple(p for p, _ in parts), functions,
+                  tuple(shape["allowed"]), notebook_name=shape["notebook"])
+
+
+def _no_reference(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("the loading child has no reference")
+
+
+def _limit_self(memory_bytes: int, seconds: float) -> None:
+    """Limit this process before it reads anything of the upload (where the platform can)."""
+    try:
+        import resource
+    except ImportError:  # Windows: the wall-clock limit alone
+        return
+    cpu = math.ceil(seconds) + 1  # a backstop should the grader die and leave this child behind
+    for limit, value in ((resource.RLIMIT_AS, memory_bytes), (resource.RLIMIT_CPU, cpu)):
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):  # macOS refuses some limits: the wall-clock one still holds
+            pass
+
+
+def _child() -> None:
+    request = json.loads(sys.stdin.buffer.read())
+    _limit_self(request["memory"], request["seconds"])
+    answer = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed while loading goes to stderr, not into the answer
+    from autograder.load.forms import load_here
+
+    try:
+        result: dict[str, Any] = {"loaded": asdict(load_here(Path(request["path"]), Path(request["dest"]),
+                                                             course_from_shape(request["course"])))}
+    except MemoryError:
+        result = {"limit": "memory"}
+    with answer:
+        answer.write(json.dumps(result).encode())
+
+
+if __name__ == "__main__":
+    _child()
