@@ -58,10 +58,12 @@ def _mtime(path: Path) -> float | None:
 
 
 def lateness(settings: Settings, keys: list[str], submitted: dt.datetime | None, source: str) -> Late | None:
-    """The row's Late (None: no deadline, or no time known); `keys` are the student's id and e-mail,
-    which [extensions] may name."""
-    if settings.due is None or submitted is None:
+    """The row's Late (None: no time known; without a deadline, the time alone); `keys` are the
+    student's id and e-mail, which [extensions] may name."""
+    if submitted is None:
         return None
+    if settings.due is None:
+        return Late(submitted=submitted, source=source, deadline=None, days=0.0, penalty=0.0)
     extension = next((settings.extensions[k] for k in keys if k and k in settings.extensions), None)
     deadline = extension.applied_to(settings.due) if extension else settings.due
     late_by = (submitted - deadline).total_seconds()

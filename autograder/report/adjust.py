@@ -24,7 +24,7 @@ class Late:
 
     submitted: dt.datetime
     source: str                  # "export" (its :created_at) or "file time" (newest file inside)
-    deadline: dt.datetime        # the student's own, extension included
+    deadline: dt.datetime | None  # the student's own, extension included (None: no deadline set)
     days: float                  # 0 when on time (grace included)
     penalty: float
     extension: str = ""          # how the deadline was extended, if it was
@@ -34,9 +34,12 @@ class Late:
         return self.days > 0
 
     def describe(self) -> str:
-        """"1.25 days late, penalty 20%" (or "on time"), with the time and its source."""
+        """"1.25 days late, penalty 20%" (or "on time"), with the time and its source (the time
+        alone when there is no deadline)."""
         when = f"submitted {self.submitted.isoformat(' ', 'minutes')} ({self.source})"
         extended = f", {self.extension}" if self.extension else ""
+        if self.deadline is None:
+            return when
         if not self.is_late:
             return f"on time: {when}{extended}"
         return (f"{self.days:.2f} days late, penalty {100 * self.penalty:g}%: {when}, deadline "
