@@ -10,6 +10,7 @@ any re-run or regrade. A line naming an unknown student or function is an error 
 from __future__ import annotations
 
 import csv
+import difflib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def read_overrides(path: Path | None, course: Course) -> list[Override]:
             if missing:
                 raise SettingsError(f"{path.name}: no column {missing[0]!r} (the header is "
                                     f"{','.join(COLUMNS)})")
-            overrides = [_override(line, row, course, path.name) for line, row in enumerate(reader, start=2)
+            overrides = [_override(reader.line_num, row, course, path.name) for row in reader
                          if any((v or "").strip() for v in row.values() if isinstance(v, str))]
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise SettingsError(f"cannot read {path}: {error}") from None
@@ -58,8 +59,9 @@ def _override(line: int, row: dict[str, str], course: Course, where: str) -> Ove
         try:
             function = course.function(target)
         except KeyError:
-            names = ", ".join(f.qualname for f in course.functions)
-            raise SettingsError(f"{at}: unknown function {target!r} (one of {names}, or total)") from None
+            near = difflib.get_close_matches(target, [f.qualname for f in course.functions], n=1)
+            hint = f"did you mean {near[0]}" if near else f"a graded function such as {course.functions[0].qualname}"
+            raise SettingsError(f"{at}: unknown function {target!r} ({hint}, or total?)") from None
         target, top = function.qualname, function.points
     try:
         points = float((row.get("points") or "").strip())

@@ -401,10 +401,10 @@ def main(args: Any) -> int:
     try:
         grade_all(args.submissions, args.out, options, console)
     except UsageError as error:
-        console.print(f"[bold red]grade-all:[/] {_safe(error)}", highlight=False)
+        console.print(f"[bold red]grade-all:[/] {_safe(error)}", highlight=False, soft_wrap=True)
         return 2
     except Interrupted as stop:
         console.print(f"[bold]interrupted:[/] the {stop.graded} submission(s) graded in this run are kept in "
-                      "the cache; run the same command again to go on from there", highlight=False)
+                      "the cache; run the same command again to go on from there", highlight=False, soft_wrap=True)
         return 130
     return 0

@@ -28,14 +28,14 @@ def _expected(course: Course) -> str:
     return f"{files} (any of them), or one notebook (`.ipynb`), or a `.zip` of either"
 
 
-def empty_feedback(course: Course, report: GradeReport, who: str) -> str:
-    """The few lines an empty submission gets: what was found and what was expected."""
-    score, max_score = total(report.results)
-    lines = [f"# Autograder feedback: {cell(who)}", "", f"**Total: {score:g} / {max_score:g}** (status: empty)",
+def empty_feedback(course: Course, report: GradeReport, who: str, row=None) -> str:
+    """The few lines an empty submission gets: what was found and what was expected (and any
+    adjustment the course staff made)."""
+    lines = [f"# Autograder feedback: {cell(who)}", "", _total_line(row, report.results, False, "empty"),
              "", "Nothing gradable was found in this submission.", ""]
     lines += [f"- Found: {cell(m)}" for m in report.messages] or ["- Found: nothing"]
     lines += [f"- Expected: {_expected(course)}", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + _adjustments(row))
 
 
 def _adjustments(row) -> list[str]:
@@ -90,7 +90,8 @@ def _failed_checks(results: Sequence[CheckResult]) -> list[str]:
     lines = ["## Checks that did not pass", ""]
     for r in failed:
         hidden = "" if r.visible else ", hidden check"
-        lines += [f"### ✗ {cell(r.name)}", "", f"*{r.status}, {r.score:g} / {r.max_score:g} points{hidden}*", ""]
+        # A check's name is the course's, not the student's: no escaping needed.
+        lines += [f"### ✗ {r.name}", "", f"*{r.status}, {r.score:g} / {r.max_score:g} points{hidden}*", ""]
         if r.feedback.strip():
             lines += [fenced(r.feedback), ""]
     return lines
@@ -103,7 +104,7 @@ def feedback_markdown(course: Course, report: GradeReport, student: str | None =
     every hidden check (the student's copy)."""
     who = student or report.submission
     if status == "empty" or report.kind == "empty":
-        return empty_feedback(course, report, who)
+        return empty_feedback(course, report, who, row)
     results = [r for r in report.results if r.visible or not visible_only]
     lines = [f"# Autograder feedback: {cell(who)}", "", _total_line(row, results, visible_only, status), ""]
     if visible_only:

@@ -32,8 +32,9 @@ _ESCAPES = re.compile(
     r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\\|\x9c)?"
     r"|\x1b[ -/]*[0-~]?")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# Inline markup; "1." "-" "+" matter only at a line's start, where no caller puts student text.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")
+# Inline markup. Brackets are escaped, so "(" and "!" can start no link or image; "1." "-" "+"
+# matter only at a line's start, where no caller puts student text.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
 _FORMULA_START = ("=", "+", "-", "@", "|", "%", "\t", "\r")
 _NUMBER = re.compile(r"^-?[0-9][0-9,.]*(?:e[-+]?[0-9]+)?$", re.IGNORECASE)
 _BACKTICKS = re.compile(r"`+")
