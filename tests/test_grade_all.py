@@ -324,9 +324,9 @@ def test_feedback_for_students_holds_visible_checks_only(graded_class):
 
 def test_an_empty_submission_gets_a_few_lines_saying_what_was_found(graded_class):
     _, _, reports, _ = graded_class
-    text = (reports / "students" / "docs_gus" / "feedback.md").read_text()
+    text = (reports / "students" / "pdf_only" / "feedback.md").read_text()
     assert len(text.splitlines()) < 15
-    assert "notes.txt" in text and "`losses.py`" in text and "notebook" in text
+    assert "report.pdf" in text and "`losses.py`" in text and "notebook" in text
 
 
 def test_class_summary_html_and_terminal(graded_class):
@@ -679,6 +679,16 @@ def test_a_bad_override_is_a_one_line_error_naming_it(tmp_path, fake_pool, capsy
     assert fake_pool.main(args) == 2
     out = capsys.readouterr().out
     assert error in " ".join(out.split()) and len(out.strip().splitlines()) <= 2 and FakePool.graded == []
+
+
+def test_an_extension_for_someone_not_in_the_class_is_an_error(tmp_path, fake_pool, capsys):
+    from autograder.cli import build_parser
+
+    submissions = make_folders(tmp_path / "subs", "a1")
+    (submissions / "grading.toml").write_text('[extensions]\n"a2" = 1\n')
+    args = build_parser().parse_args(["grade-all", str(submissions), "--out", str(tmp_path / "reports")])
+    assert fake_pool.main(args) == 2
+    assert "grading.toml [extensions]: unknown student 'a2'" in capsys.readouterr().out and FakePool.graded == []
 
 
 def test_a_wrong_path_is_a_one_line_error(tmp_path):

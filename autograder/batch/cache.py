@@ -158,10 +158,12 @@ def report_from_dict(data: dict[str, Any]) -> Any:
 
 @dataclasses.dataclass
 class Cached:
-    """A cache entry that passed every check: the report and the graded functions' sources."""
+    """A cache entry that passed every check: the report, the graded functions' sources and
+    their fingerprints (batch/similarity.py)."""
 
     report: Any
     sources: dict[str, str]
+    prints: dict[str, list[int]]
 
 
 def _read_entry(path: Path) -> dict[str, Any]:
@@ -188,7 +190,8 @@ def load_cached(path: Path, key: str, secret: bytes, student_id: str,
         return None, "untrusted"
     if data.get("key") == key:
         try:
-            return Cached(report_from_dict(data["report"]), dict(data.get("sources") or {})), ""
+            return Cached(report_from_dict(data["report"]), dict(data.get("sources") or {}),
+                          dict(data.get("prints") or {})), ""
         except (KeyError, TypeError, ValueError):
             return None, "unreadable"
     for part, reason in (("content", "changed"), ("grader", "grader"), ("options", "options")):
@@ -198,11 +201,12 @@ def load_cached(path: Path, key: str, secret: bytes, student_id: str,
 
 
 def store_cached(path: Path, key: str, secret: bytes, report: Any, entry: Entry,
-                 parts: dict[str, Any] | None = None, sources: dict[str, str] | None = None) -> None:
+                 parts: dict[str, Any] | None = None, sources: dict[str, str] | None = None,
+                 prints: dict[str, list[int]] | None = None) -> None:
     """Write REPORTS/.cache/<folder>.json atomically and signed: the key, what it was made of, the
-    report and the sources."""
+    report, the sources and their fingerprints."""
     data = {"format": CACHE_FORMAT, "key": key, **(parts or {}), "student_id": entry.student_id,
             "submission": entry.submission, "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "report": report_to_dict(report), "sources": sources or {}}
+            "report": report_to_dict(report), "sources": sources or {}, "prints": prints or {}}
     data["mac"] = _mac(secret, data)
     write_text(path, json.dumps(data), mode=0o600)

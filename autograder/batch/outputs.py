@@ -77,4 +77,5 @@ def write_similarity(path: Path, pairs: list[Any], rows: list[Row], sources: dic
         if row.group:
             names.setdefault(row.group, []).append(row.student_id)
     labels = {group: ", ".join(ids) for group, ids in names.items()}
-    write_text(path, similarity_html(pairs, labels, sources, settings.similarity_threshold, len(sources)))
+    compared = len({r.group for r in rows if r.status == "graded" and r.group})
+    write_text(path, similarity_html(pairs, labels, sources, settings.similarity_threshold, compared))

@@ -37,7 +37,7 @@ from autograder.batch.late import FROM_EXPORT, FROM_FILES, lateness, newest_file
 from autograder.batch.overrides import check_students, find_overrides, read_overrides
 from autograder.batch.pool import _Pool, default_jobs
 from autograder.batch.settings import Settings, SettingsError, find_settings, read_settings
-from autograder.batch.similarity import similar_pairs, submission_sources
+from autograder.batch.similarity import function_fingerprints, similar_pairs, submission_sources
 from autograder.batch.tables import (
     _with_progress,
     print_attention,
@@ -107,6 +107,7 @@ class _Run:
     checks: list[Any] = field(default_factory=list)
     rows: dict[int, Any] = field(default_factory=dict)        # entry index -> Row
     sources: dict[str, dict[str, str]] = field(default_factory=dict)  # group -> qualname -> source
+    prints: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # group -> qualname -> fingerprints
     graded: int = 0
     errors: int = 0
     pairs: list[Any] = field(default_factory=list)            # similar pairs (batch/similarity.py)
@@ -171,6 +172,7 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
         entries, found = discover(root, exclude=[reports])
         try:
             check_students(overrides, {e.student_id for e in entries})
+            check_extensions(settings, entries)
         except SettingsError as error:
             raise UsageError(str(error)) from None
         for note in found + notes:
@@ -182,6 +184,15 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
     _write_reports(run, rows, settings)
     _print_end(run, rows, len(entries), time.monotonic() - start)
     return rows
+
+
+def check_extensions(settings: Settings, entries: list[Entry]) -> None:
+    """An extension for someone not in the class (by id or e-mail) is an error naming them."""
+    known = {e.student_id for e in entries} | {e.email for e in entries if e.email}
+    for student in settings.extensions:
+        if student not in known:
+            raise SettingsError(f"{settings.path.name if settings.path else 'settings'} [extensions]: unknown "
+                                f"student {student!r} (not in this class, by id or e-mail)")
 
 
 def _safe(text: str) -> str:
@@ -219,6 +230,7 @@ def _grade_entries(run: _Run, entries: list[Entry]) -> None:
             run.rows[i] = _row(entry, cached.report, status_of(cached.report.kind), _note(cached.report),
                                cached=True, group=group)
             run.sources.setdefault(group, cached.sources)
+            run.prints.setdefault(group, cached.prints)
             continue
         if group not in groups:
             groups[group] = []
@@ -281,12 +293,13 @@ def _take(run: _Run, entries: list[Entry], payload: dict[str, Any], members: lis
         report.submission = first.submission
         status, message = status_of(report.kind), _note(report)
         run.sources[payload["id"]] = payload.get("sources") or {}
+        run.prints[payload["id"]] = payload.get("prints") or {}
     run.graded += 1
     for i in members:
         run.rows[i] = _row(entries[i], report, status, message, group=payload["id"])
         if status != "error":
             store_cached(run.reports / CACHE_DIR / f"{entries[i].folder}.json", cache_key(**parts[i]), run.secret,
-                         report, entries[i], parts[i], run.sources.get(payload["id"]))
+                         report, entries[i], parts[i], run.sources.get(payload["id"]), run.prints.get(payload["id"]))
 
 
 def _note(report: Any) -> str:
@@ -323,13 +336,13 @@ def _submitted(entry: Entry) -> tuple[Any, str]:
 def _similarity(run: _Run, rows: list[Any], settings: Settings) -> None:
     """Pairs of graded submissions alike above the threshold; each row names its look-alikes."""
     graded = {r.group for r in rows if r.status == "graded" and r.group}
-    sources = {g: s for g, s in run.sources.items() if g in graded and s}
+    prints = {g: p for g, p in run.prints.items() if g in graded and p}
     starter_path = run.options.starter or settings.starter
     if starter_path is not None and not Path(starter_path).exists():
         raise UsageError(f"{starter_path}: no such starter code (the handout similarity leaves out)")
-    starter = submission_sources(Path(starter_path), run.course) if starter_path else {}
+    starter = function_fingerprints(submission_sources(Path(starter_path), run.course)) if starter_path else {}
     start = time.monotonic()
-    pairs = similar_pairs(sources, starter, settings.similarity_threshold, settings.similarity_min_shared)
+    pairs = similar_pairs(prints, starter, settings.similarity_threshold, settings.similarity_min_shared)
     members: dict[str, list[Any]] = {}
     for row in rows:
         if row.group:
@@ -338,11 +351,10 @@ def _similarity(run: _Run, rows: list[Any], settings: Settings) -> None:
         for a, b in ((pair.a, pair.b), (pair.b, pair.a)):
             for row in members.get(a, []):
                 row.similar += [(other.student_id, pair.score) for other in members.get(b, [])]
-    run.console.print(f"similarity: {len(sources)} submission(s) compared in {time.monotonic() - start:.1f} s; "
+    run.console.print(f"similarity: {len(prints)} submission(s) compared in {time.monotonic() - start:.1f} s; "
                       f"{len(pairs)} pair(s) at least {100 * settings.similarity_threshold:.0f}% alike",
                       highlight=False)
     run.pairs = pairs
-    run.sources = sources
 
 
 def _write_reports(run: _Run, rows: list[Any], settings: Settings) -> None:

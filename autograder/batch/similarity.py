@@ -12,8 +12,9 @@ are removed first.
 Two submissions' similarity is the Jaccard index of their fingerprints over all graded functions
 (a fingerprint of softmax only matches softmax); a pair is listed when it reaches the threshold
 and shares at least `min_shared` fingerprints (so two nearly empty submissions are not "copies").
-All pairs are scored at once as a product of 0/1 incidence matrices (numpy), over the
-fingerprints at least two submissions have.
+Fingerprints are made where each submission is graded (a worker, in parallel; kept in the cache
+with the report), so the class-wide step is only the comparison: all pairs are scored at once as
+a product of 0/1 incidence matrices (numpy), over the fingerprints at least two submissions have.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import numpy as np
 K, W = 8, 6            # tokens per hash, hashes per window: shared runs of 13+ tokens are found
 MAX_SOURCE = 20_000    # characters of one function's source kept (a longer one is cut)
 
+_FSTRING_START = getattr(tokenize, "FSTRING_START", -1)  # Python 3.12+ tokenises f-strings
 _DROP = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
          tokenize.ENCODING, tokenize.ENDMARKER}
 
@@ -57,9 +59,11 @@ def function_sources(folder: Path, course) -> dict[str, str]:
             tree = ast.parse(text)
         except (SyntaxError, ValueError, RecursionError):
             continue
+        lines = text.splitlines(keepends=True)  # once: ast.get_source_segment splits per call
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found.setdefault(path.stem, {})[node.name] = (ast.get_source_segment(text, node) or "")[:MAX_SOURCE]
+                source = "".join(lines[node.lineno - 1:node.end_lineno])
+                found.setdefault(path.stem, {})[node.name] = source[:MAX_SOURCE]
     sources = {}
     for f in course.functions:
         own = found.get(f.module, {}).get(f.name)
@@ -88,7 +92,7 @@ def tokens(source: str) -> list[str]:
                 continue
             if tok.type == tokenize.NAME and not keyword.iskeyword(tok.string):
                 out.append(tok.string if out and out[-1] == "." else "V")
-            elif tok.type == tokenize.STRING or tok.type == getattr(tokenize, "FSTRING_START", -1):
+            elif tok.type == tokenize.STRING or tok.type == _FSTRING_START:
                 out.append("S")
             else:
                 out.append(tok.string)
@@ -106,51 +110,56 @@ def fingerprints(source: str) -> set[int]:
     return {min(hashes[i:i + W]) for i in range(len(hashes) - W + 1)}
 
 
-def class_fingerprints(sources: dict[str, dict[str, str]], starter: dict[str, str]) -> dict[str, set[int]]:
+def function_fingerprints(sources: dict[str, str]) -> dict[str, list[int]]:
+    """qualname -> the sorted fingerprints of that function's source (plain data: sent, cached)."""
+    return {function: sorted(fingerprints(source)) for function, source in sources.items()}
+
+
+def class_fingerprints(prints: dict[str, dict[str, list[int]]], starter: dict[str, list[int]]) -> dict[str, set[int]]:
     """key -> its fingerprints over every function, as (function, hash) ids, without the starter's."""
     order: dict[str, int] = {}
     result = {}
-    starter_prints = {f: fingerprints(s) for f, s in starter.items()}
-    for key, functions in sources.items():
-        prints: set[int] = set()
-        for function, source in functions.items():
+    starter_sets = {f: set(p) for f, p in starter.items()}
+    for key, functions in prints.items():
+        combined: set[int] = set()
+        for function, hashes in functions.items():
             index = order.setdefault(function, len(order))
-            prints |= {index << 32 | h for h in fingerprints(source) - starter_prints.get(function, set())}
-        result[key] = prints
+            combined |= {index << 32 | h for h in hashes if h not in starter_sets.get(function, ())}
+        result[key] = combined
     return result
 
 
-def similar_pairs(sources: dict[str, dict[str, str]], starter: dict[str, str], threshold: float,
+def similar_pairs(prints: dict[str, dict[str, list[int]]], starter: dict[str, list[int]], threshold: float,
                   min_shared: int) -> list[Pair]:
     """Every pair of submissions at least `threshold` alike sharing `min_shared` fingerprints,
-    most alike first. `sources`: submission key -> qualname -> source."""
-    prints = class_fingerprints(sources, starter)
-    keys = sorted(k for k, p in prints.items() if p)
+    most alike first. `prints`: submission key -> qualname -> its function_fingerprints."""
+    combined = class_fingerprints(prints, starter)
+    keys = sorted(k for k, p in combined.items() if p)
     counts: dict[int, int] = {}
     for key in keys:
-        for h in prints[key]:
+        for h in combined[key]:
             counts[h] = counts.get(h, 0) + 1
     columns = {h: i for i, h in enumerate(h for h, n in counts.items() if n > 1)}
     if len(keys) < 2 or not columns:
         return []
     incidence = np.zeros((len(keys), len(columns)), dtype=np.float32)
     for row, key in enumerate(keys):
-        incidence[row, [columns[h] for h in prints[key] if h in columns]] = 1.0
+        incidence[row, [columns[h] for h in combined[key] if h in columns]] = 1.0
     shared = incidence @ incidence.T      # exact: integer counts far below 2**24
-    sizes = np.array([len(prints[k]) for k in keys], dtype=np.float64)
+    sizes = np.array([len(combined[k]) for k in keys], dtype=np.float64)
     jaccard = shared / (sizes[:, None] + sizes[None, :] - shared)
     rows, cols = np.nonzero(np.triu((jaccard >= threshold) & (shared >= min_shared), k=1))
     pairs = [Pair(keys[i], keys[j], round(float(jaccard[i, j]), 4), int(shared[i, j]),
-                  per_function(sources[keys[i]], sources[keys[j]], starter)) for i, j in zip(rows, cols)]
+                  per_function(prints[keys[i]], prints[keys[j]], starter)) for i, j in zip(rows, cols)]
     return sorted(pairs, key=lambda p: (-p.score, p.a, p.b))
 
 
-def per_function(a: dict[str, str], b: dict[str, str], starter: dict[str, str]) -> dict[str, float]:
-    """qualname -> Jaccard index of the two sources of each function both define."""
+def per_function(a: dict[str, list[int]], b: dict[str, list[int]], starter: dict[str, list[int]]) -> dict[str, float]:
+    """qualname -> Jaccard index of the two submissions' fingerprints of each function both define."""
     result = {}
     for function in a.keys() & b.keys():
-        base = fingerprints(starter.get(function, ""))
-        pa, pb = fingerprints(a[function]) - base, fingerprints(b[function]) - base
+        base = set(starter.get(function, ()))
+        pa, pb = set(a[function]) - base, set(b[function]) - base
         if pa | pb:
             result[function] = round(len(pa & pb) / len(pa | pb), 4)
     return dict(sorted(result.items(), key=lambda kv: -kv[1]))

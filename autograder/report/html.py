@@ -23,7 +23,7 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 80em; co
 h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.sortable th { cursor: pointer; } table.sortable th:after { content: " \\2195"; color: #aaa; }
 tr.error td, tr.rejected td { background: #fdecea; } tr.empty td { background: #f7f7f7; }
 .tag { display: inline-block; padding: 0 0.4em; margin-right: 0.2em; border-radius: 0.3em; background: #eee; }
