@@ -691,6 +691,37 @@ def test_an_extension_for_someone_not_in_the_class_is_an_error(tmp_path, fake_po
     assert "grading.toml [extensions]: unknown student 'a2'" in capsys.readouterr().out and FakePool.graded == []
 
 
+def test_the_student_table_is_for_small_classes_unless_asked_for(tmp_path, fake_pool, monkeypatch, capsys):
+    from autograder.cli import build_parser
+
+    monkeypatch.setattr(fake_pool, "TABLE_LIMIT", 1)  # a class of 2 is "large"
+    submissions = make_folders(tmp_path / "subs", "a1", "a2")
+    for extra in ([], ["--table"]):
+        args = build_parser().parse_args(["grade-all", str(submissions), "--out", str(tmp_path / "r"), *extra])
+        assert fake_pool.main(args) == 0
+        out = capsys.readouterr().out
+        assert ("Students (2)" in out) == bool(extra) and "needs attention: nobody" in out.splitlines()[-1]
+
+
+def test_similarity_finds_a_renamed_copy_and_not_independent_work(tmp_path):
+    from autograder.batch.similarity import function_fingerprints, similar_pairs, submission_sources
+    from autograder.report.similarity_html import SIDE_BY_SIDE, similarity_html
+
+    copy = shutil.copytree(SOLUTIONS, tmp_path / "copy")
+    for file in copy.glob("*.py"):  # renamed variables, comments rewritten, blank lines added
+        text = re.sub(r"\b(grad|probs|logits|n)\b", lambda m: m.group(1) + "_x", file.read_text())
+        file.write_text(re.sub(r"#.*", "# mine", text).replace("\n\n", "\n\n\n"))
+    folders = {"sol": SOLUTIONS, "copy": copy, "alice": EXAMPLES / "alice_correct", "bob": EXAMPLES / "bob_typical_bugs"}
+    prints = {k: function_fingerprints(submission_sources(v, COURSE)) for k, v in folders.items()}
+    starter = function_fingerprints(submission_sources(ASSIGNMENT, COURSE))
+    pairs = similar_pairs(prints, starter, 0.7, 25)
+    assert [(p.a, p.b) for p in pairs] == [("copy", "sol")] and pairs[0].score > 0.9
+    assert similar_pairs({"stub": starter, "stub2": starter}, starter, 0.0, 0) == []  # the handout is left out
+    many = [type(pairs[0])(f"a{i}", f"b{i}", 0.9, 30, {}) for i in range(SIDE_BY_SIDE + 5)]
+    page = similarity_html(many, {}, {}, 0.7, 2 * len(many))
+    assert page.count('class="pair"') == SIDE_BY_SIDE and "5 more pairs" in page
+
+
 def test_a_wrong_path_is_a_one_line_error(tmp_path):
     for verb in ("grade-all", "grade"):
         proc = subprocess.run([sys.executable, "-m", "autograder", verb, str(tmp_path / "nowhere")], cwd=ROOT,

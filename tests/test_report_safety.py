@@ -57,13 +57,26 @@ def hostile_zip(tmp_path: Path) -> Path:
     return archive
 
 
-def test_grade_prints_no_escape_sequence_from_output_exceptions_or_member_names(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(hostile_zip(tmp_path)), "--visible-only"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=dict(os.environ, COLUMNS="200"))
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert not CONTROL.search(proc.stdout.replace("\n", ""))
-    assert "Total: 110 / 110" in proc.stdout and "[blink]FAKE[/blink]" in proc.stdout  # text, not obeyed
-    assert "[bold green]all checks passed[/]" in proc.stdout and "notes.txt" in proc.stdout
+def test_grade_prints_no_escape_sequence_from_output_exceptions_or_member_names(sandbox, tmp_path):
+    """What `python -m autograder grade` prints (cli.py calls print_report), on a hostile zip."""
+    import io
+
+    from rich.console import Console
+
+    from autograder.check import load_checks
+    from autograder.course import COURSE
+    from autograder.grade import grade
+    from autograder.report.terminal import print_report
+
+    visible = [c for c in load_checks(COURSE) if c.visible and c.function.module == "losses"]
+    report = grade(hostile_zip(tmp_path), COURSE, sandbox=sandbox, checks=visible)
+    assert any("\x1b" in m for m in report.messages) and "\x1b" in report.output["losses"]  # the attack arrived
+    buffer = io.StringIO()
+    print_report(COURSE, report, Console(file=buffer, width=200))
+    out = buffer.getvalue()
+    assert not CONTROL.search(out.replace("\n", ""))
+    assert "Total: 110 / 110" in out and "[blink]FAKE[/blink]" in out  # shown as text, not obeyed
+    assert "[bold green]all checks passed[/]" in out and "notes.txt" in out
 
 
 # --------------------------------------------------------------------------- the signed cache

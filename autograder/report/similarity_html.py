@@ -1,5 +1,6 @@
 """similarity.html: the pairs of submissions whose code is alike, most alike first, each
-function's two sources side by side (lines the other source also has are marked)."""
+function's two sources side by side (lines the other source also has are marked); past the
+first 50 pairs, the rest in a table."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 from autograder.report.html import page
 from autograder.report.sanitize import html as esc
+
+SIDE_BY_SIDE = 50  # pairs shown with their sources; the rest listed (a class of copies stays readable)
 
 _SIDE_STYLE = ("<style>.sides { display: grid; grid-template-columns: 1fr 1fr; gap: 0.5em; } "
                ".sides pre { margin: 0; font-size: 0.85em; overflow-x: auto; } .same { background: #ffe8a1; }</style>")
@@ -38,7 +41,7 @@ def similarity_html(pairs: Sequence[Any], names: dict[str, str], sources: dict[s
             "comments do not count). A high score is a reason to look, not a verdict.</p>"]
     if not pairs:
         body.append('<p id="no-pairs">No pair reached the threshold.</p>')
-    for n, pair in enumerate(pairs, start=1):
+    for n, pair in enumerate(pairs[:SIDE_BY_SIDE], start=1):
         who_a, who_b = esc(names.get(pair.a, pair.a)), esc(names.get(pair.b, pair.b))
         body.append(f'<section class="pair" id="pair-{n}"><h2>{who_a} and {who_b}: {100 * pair.score:.0f}%</h2>')
         for function, score in pair.functions.items():
@@ -47,4 +50,10 @@ def similarity_html(pairs: Sequence[Any], names: dict[str, str], sources: dict[s
             body.append(f"<h3><code>{esc(function)}</code>: {100 * score:.0f}%</h3>")
             body.append(side_by_side(sources[pair.a].get(function, ""), sources[pair.b].get(function, "")))
         body.append("</section>")
+    if len(pairs) > SIDE_BY_SIDE:
+        body.append(f'<section id="more-pairs"><h2>{len(pairs) - SIDE_BY_SIDE} more pairs</h2><table>'
+                    "<thead><tr><th>submissions</th><th>alike</th></tr></thead><tbody>")
+        body += [f"<tr><td>{esc(names.get(p.a, p.a))} and {esc(names.get(p.b, p.b))}</td>"
+                 f'<td class="num">{100 * p.score:.0f}%</td></tr>' for p in pairs[SIDE_BY_SIDE:]]
+        body.append("</tbody></table></section>")
     return page("Similar submissions", body)
