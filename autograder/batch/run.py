@@ -34,6 +34,7 @@ from autograder.batch.cache import (
 from autograder.batch.discover import Entry, discover
 from autograder.batch.export import unpack_export
 from autograder.batch.late import FROM_EXPORT, FROM_FILES, lateness, newest_file_time, parse_time
+from autograder.batch.outputs import write_student
 from autograder.batch.overrides import check_students, find_overrides, read_overrides
 from autograder.batch.pool import _Pool, default_jobs
 from autograder.batch.settings import Settings, SettingsError, find_settings, read_settings
@@ -103,6 +104,8 @@ class _Run:
     console: Any
     secret: bytes
     limits: Any
+    settings: Settings = field(default_factory=Settings)
+    overrides: dict[str, list[Any]] = field(default_factory=dict)  # student id -> their overrides
     version: str = ""
     checks: list[Any] = field(default_factory=list)
     rows: dict[int, Any] = field(default_factory=dict)        # entry index -> Row
@@ -110,6 +113,7 @@ class _Run:
     prints: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # group -> qualname -> fingerprints
     graded: int = 0
     errors: int = 0
+    written: set[int] = field(default_factory=set)           # entries whose student files are written
     pairs: list[Any] = field(default_factory=list)            # similar pairs (batch/similarity.py)
     summary: Any = None                                       # the ClassSummary written
     removed: list[str] = field(default_factory=list)          # report folders moved to removed/
@@ -166,7 +170,10 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
     submissions, reports = Path(submissions), Path(reports)
     settings, overrides, secret = _prepare(submissions, reports, options)
     limits = Limits(timeout_s=options.timeout_s, memory_bytes=options.memory_bytes)
-    run = _Run(load_course(options.course or None), reports, options, console or wide_console(), secret, limits)
+    run = _Run(load_course(options.course or None), reports, options, console or wide_console(), secret, limits,
+               settings)
+    for o in overrides:
+        run.overrides.setdefault(o.student_id, []).append(o)
     notes: list[str] = []
     with _class_folder(submissions, notes) as root:
         entries, found = discover(root, exclude=[reports])
@@ -179,7 +186,6 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
             run.console.print(f"[bold]note:[/] {_safe(note)}", highlight=False)
         _grade_entries(run, entries)
         rows = [run.rows[i] for i in range(len(entries))]
-        _adjust(run, entries, rows, settings, overrides)
     _similarity(run, rows, settings)
     _write_reports(run, rows, settings)
     _print_end(run, rows, len(entries), time.monotonic() - start)
@@ -219,7 +225,7 @@ def _grade_entries(run: _Run, entries: list[Entry]) -> None:
             message = entry.error or "no files for this submission in the export"
             status, kind = ("error", "error") if entry.error else ("empty", "empty")
             report = placeholder_report(run.all_checks(), entry.submission, kind, "not attempted", message)
-            run.rows[i] = _row(entry, report, status, message)
+            run.rows[i] = _row(run, entry, report, status, message)
             continue
         parts[i] = {"content": content_hash(entry.path), "grader": run.version, "options": option_key}
         cached, why = (None, "forced") if run.options.force else load_cached(
@@ -227,7 +233,7 @@ def _grade_entries(run: _Run, entries: list[Entry]) -> None:
             entry.student_id, parts[i])
         group = str(entry.path.resolve())
         if cached is not None:
-            run.rows[i] = _row(entry, cached.report, status_of(cached.report.kind), _note(cached.report),
+            run.rows[i] = _row(run, entry, cached.report, status_of(cached.report.kind), _note(cached.report),
                                cached=True, group=group)
             run.sources.setdefault(group, cached.sources)
             run.prints.setdefault(group, cached.prints)
@@ -241,11 +247,17 @@ def _grade_entries(run: _Run, entries: list[Entry]) -> None:
         _run_pool(run, entries, tasks, groups, parts, reasons)
 
 
-def _row(entry: Entry, report: Any, status: str, note: str, **extra: Any) -> Any:
+def _row(run: _Run, entry: Entry, report: Any, status: str, note: str, **extra: Any) -> Any:
+    """The entry's gradebook row, settled: its submission time, late penalty and overrides applied."""
     from autograder.report.gradebook import Row
 
-    return Row(entry.student_id, report, status, entry.name, entry.email, entry.submission, note,
-               folder=entry.folder, sid=entry.sid, **extra)
+    row = Row(entry.student_id, report, status, entry.name, entry.email, entry.submission, note,
+              folder=entry.folder, sid=entry.sid, **extra)
+    if status != "error":
+        submitted, source = _submitted(entry)
+        row.late = lateness(run.settings, [entry.student_id, entry.email], submitted, source)
+        row.overrides = run.overrides.get(entry.student_id, [])
+    return row.settle(run.course)
 
 
 def _run_pool(run: _Run, entries: list[Entry], tasks: list[dict[str, Any]], groups: dict[str, list[int]],
@@ -296,7 +308,9 @@ def _take(run: _Run, entries: list[Entry], payload: dict[str, Any], members: lis
         run.prints[payload["id"]] = payload.get("prints") or {}
     run.graded += 1
     for i in members:
-        run.rows[i] = _row(entries[i], report, status, message, group=payload["id"])
+        run.rows[i] = _row(run, entries[i], report, status, message, group=payload["id"])
+        write_student(run.course, run.reports, run.rows[i])  # while the workers grade the next ones
+        run.written.add(i)
         if status != "error":
             store_cached(run.reports / CACHE_DIR / f"{entries[i].folder}.json", cache_key(**parts[i]), run.secret,
                          report, entries[i], parts[i], run.sources.get(payload["id"]), run.prints.get(payload["id"]))
@@ -310,19 +324,6 @@ def _note(report: Any) -> str:
 
 
 # --------------------------------------------------------------------------- after grading
-
-
-def _adjust(run: _Run, entries: list[Entry], rows: list[Any], settings: Settings, overrides: list[Any]) -> None:
-    """Each row's submission time, late penalty and overrides, then its final numbers."""
-    by_student: dict[str, list[Any]] = {}
-    for o in overrides:
-        by_student.setdefault(o.student_id, []).append(o)
-    for entry, row in zip(entries, rows):
-        if row.status != "error":
-            submitted, source = _submitted(entry)
-            row.late = lateness(settings, [entry.student_id, entry.email], submitted, source)
-            row.overrides = by_student.get(entry.student_id, [])
-        row.settle(run.course)
 
 
 def _submitted(entry: Entry) -> tuple[Any, str]:
@@ -358,19 +359,14 @@ def _similarity(run: _Run, rows: list[Any], settings: Settings) -> None:
 
 
 def _write_reports(run: _Run, rows: list[Any], settings: Settings) -> None:
-    from autograder.batch.outputs import (
-        remove_departed,
-        write_canvas,
-        write_ids,
-        write_similarity,
-        write_student,
-    )
+    from autograder.batch.outputs import remove_departed, write_canvas, write_ids, write_similarity
     from autograder.report.gradebook import class_summary, write_gradebook
     from autograder.report.html import write_summary_html
 
     bom = settings.bom if run.options.bom is None else run.options.bom
-    for row in rows:
-        write_student(run.course, run.reports, row)
+    for i, row in enumerate(rows):
+        if i not in run.written:  # from the cache, or never graded
+            write_student(run.course, run.reports, row)
     run.removed = remove_departed(run.reports, {r.folder for r in rows})
     write_ids(run.reports, rows)
     write_gradebook(run.course, rows, run.reports / "gradebook.csv", bom=bom)

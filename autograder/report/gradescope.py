@@ -67,7 +67,7 @@ def write_json_atomic(data: dict[str, Any], path: Path) -> None:
     """Write JSON so that a reader never sees half a file. The temporary file gets a random name
     (O_EXCL | O_NOFOLLOW), so nothing planted in the folder can redirect the write."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text(path, json.dumps(data, indent=2, allow_nan=False))
+    write_text(path, json.dumps(data, indent=2, allow_nan=False), durable=True)
 
 
 def write_results(course: Course, report: GradeReport, path: Path) -> dict[str, Any]:

@@ -60,15 +60,17 @@ def make_parents(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
 
 
-def write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write `data` to `path` atomically, never through a link (see the module's docstring)."""
+def write_bytes(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = False) -> None:
+    """Write `data` to `path` atomically, never through a link (see the module's docstring);
+    `durable`: on disk before the rename (a power cut leaves the old file or the new one)."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(tmp, _FLAGS, mode)
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
+            if durable:
+                file.flush()
+                os.fsync(file.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -78,9 +80,9 @@ def write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
         raise
 
 
-def write_text(path: Path, text: str, *, bom: bool = False, mode: int = 0o644) -> None:
+def write_text(path: Path, text: str, *, bom: bool = False, mode: int = 0o644, durable: bool = False) -> None:
     """write_bytes of UTF-8 text (with a byte-order mark for spreadsheets, if asked)."""
-    write_bytes(path, ("\ufeff" if bom else "").encode() + text.encode("utf-8"), mode)
+    write_bytes(path, ("\ufeff" if bom else "").encode() + text.encode("utf-8"), mode, durable=durable)
 
 
 def move_aside(path: Path, dest_folder: Path) -> Path:
