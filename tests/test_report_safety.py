@@ -8,15 +8,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import textwrap
 import zipfile
 from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
-from conftest import ROOT, SOLUTIONS
+from conftest import SOLUTIONS
 from test_grade_all import FULL, FakePool, fake_pool, make_folders, private_cache_key  # noqa: F401
 
 from autograder.report import sanitize

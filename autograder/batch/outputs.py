@@ -46,7 +46,7 @@ def write_student(course: Any, reports: Path, row: Row) -> None:
 
 def remove_departed(reports: Path, folders: set[str]) -> list[str]:
     """Move the report folders of students no longer in the class to reports/removed/."""
-    students = reports / STUDENTS
+    students = make_folder(reports / STUDENTS)
     departed = sorted(p.name for p in students.iterdir() if p.is_dir() and not p.is_symlink() and p.name not in folders)
     if departed:
         removed = make_folder(reports / REMOVED)

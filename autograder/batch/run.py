@@ -45,6 +45,7 @@ from autograder.batch.tables import (
     print_class_summary,
     print_students,
 )
+from autograder.report.sanitize import terminal as _safe
 from autograder.report.write import UnsafeFolder, make_folder
 
 _REASONS = {"new": "new", "changed": "changed", "grader": "after a grader change", "options": "with new options",
@@ -201,18 +202,12 @@ def check_extensions(settings: Settings, entries: list[Entry]) -> None:
                                 f"student {student!r} (not in this class, by id or e-mail)")
 
 
-def _safe(text: str) -> str:
-    from autograder.report.sanitize import terminal
-
-    return terminal(text)
-
-
 # --------------------------------------------------------------------------- grading
 
 
 def _grade_entries(run: _Run, entries: list[Entry]) -> None:
     """A row for every entry: from the cache where it is valid, else graded by the pool."""
-    from autograder.report.gradebook import Row, status_of
+    from autograder.report.gradebook import status_of
 
     run.version = grader_version()
     option_key = run.options.key(run.limits)

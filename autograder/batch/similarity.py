@@ -150,7 +150,7 @@ def similar_pairs(prints: dict[str, dict[str, list[int]]], starter: dict[str, li
     jaccard = shared / (sizes[:, None] + sizes[None, :] - shared)
     rows, cols = np.nonzero(np.triu((jaccard >= threshold) & (shared >= min_shared), k=1))
     pairs = [Pair(keys[i], keys[j], round(float(jaccard[i, j]), 4), int(shared[i, j]),
-                  per_function(prints[keys[i]], prints[keys[j]], starter)) for i, j in zip(rows, cols)]
+                  per_function(prints[keys[i]], prints[keys[j]], starter)) for i, j in zip(rows, cols, strict=True)]
     return sorted(pairs, key=lambda p: (-p.score, p.a, p.b))
 
 

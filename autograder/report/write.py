@@ -24,14 +24,19 @@ class UnsafeFolder(OSError):
 
 
 def check_own_folder(path: Path) -> None:
-    """Raise UnsafeFolder unless `path` is a real folder of ours that nobody else can write."""
+    """Raise UnsafeFolder unless `path` is a folder of ours that nobody else can write (a symlink
+    to one counts only if the link is ours too: nobody else can have planted it)."""
     try:
         info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            if info.st_uid != os.geteuid():
+                raise UnsafeFolder(f"{path} is a symlink made by uid {info.st_uid}, not by you: give --out "
+                                   "a folder of your own")
+            info = os.stat(path)
     except FileNotFoundError:
         raise UnsafeFolder(f"{path} does not exist") from None
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-        raise UnsafeFolder(f"{path} is {'a symlink' if stat.S_ISLNK(info.st_mode) else 'not a folder'}; "
-                           "give --out a folder of your own")
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeFolder(f"{path} is not a folder; give --out a folder of your own")
     if info.st_uid != os.geteuid():
         raise UnsafeFolder(f"{path} belongs to uid {info.st_uid}, not to you: grade-all writes only "
                            "into a reports folder it created (remove it or give another --out)")
