@@ -10,7 +10,7 @@ REPORTS     ?= reports
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 STAMP       := $(VENV)/.installed
 
-.PHONY: install test grade stubs notebook release gradescope bench clean
+.PHONY: install test test-browser grade stubs notebook release gradescope bench clean
 
 install: $(STAMP)
 
@@ -22,6 +22,12 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# grade-all's summary.html in headless Chromium (a screenshot, the DOM checked): installs Debian's
+# chromium first when it is missing (as root); `make test` skips that test where chromium is absent.
+test-browser: $(STAMP)
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	$(PY) -m pytest -q tests/test_grade_all.py -k chromium -rs
 
 grade: $(STAMP)
 	$(PY) -m autograder grade-all $(SUBMISSIONS) --out $(REPORTS) --jobs $(JOBS)

@@ -57,6 +57,10 @@ def _confinement_or_refuse(args: argparse.Namespace, status=None) -> int | None:
 
 def _grade(args: argparse.Namespace) -> int:
     from autograder.grade import preload
+
+    if not args.submission.exists():
+        print(f"grade: {args.submission}: no such file or folder")
+        return 2
     from autograder.isolate.sandbox import Sandbox
 
     course = _course()
@@ -109,6 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     grade_all.add_argument("--jobs", type=int, default=0, help="parallel workers (default: one per core)")
     grade_all.add_argument("--force", action="store_true", help="regrade everything, ignoring the cache")
     grade_all.add_argument("--visible-only", action="store_true", help="skip the hidden checks")
+    grade_all.add_argument("--settings", type=Path, help="the course settings (default: grading.toml beside "
+                           "the submissions): deadline, late policy, extensions, exports, similarity")
+    grade_all.add_argument("--overrides", type=Path, help="manual adjustments (default: overrides.csv beside "
+                           "the submissions): student_id,function,points,comment,who")
+    grade_all.add_argument("--starter", type=Path, default=ROOT / "assignment" if (ROOT / "assignment").is_dir() else None,
+                           help="the handout's code, which similarity leaves out (default: assignment/)")
+    grade_all.add_argument("--bom", action="store_true", help="write the CSV files as UTF-8 with a BOM (Excel)")
+    grade_all.add_argument("--table", action="store_true", help="list every student in the terminal, "
+                           "however large the class (default: up to 60)")
     _add_limits(grade_all)
     grade_all.set_defaults(run=_grade_all)
 

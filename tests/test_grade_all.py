@@ -1,12 +1,16 @@
-"""`grade-all`: a generated class of ~20 submissions graded in parallel into a gradebook and reports.
+"""`grade-all`: a generated class of ~24 submissions graded in parallel into a gradebook and reports.
 
 One class (module-scoped fixture) is graded once through the CLI with 2 workers and a 2 s limit per
-call; the tests then read what it wrote. Re-runs check the cache; a fake Gradescope export checks
-that names and emails reach the gradebook.
+call, with a settings file (deadline, late policy, an extension) and overrides beside it; the tests
+then read what it wrote. Re-runs check the cache; a fake Gradescope export checks that names,
+emails, SIDs and upload times reach the gradebook and that a reused SID is an error row. In-process
+runs with a fake worker pool check Ctrl-C, crashes, removed students and wrong inputs quickly.
 """
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import json
 import os
 import re
@@ -16,6 +20,7 @@ import sys
 import textwrap
 import zipfile
 from pathlib import Path
+from urllib.parse import unquote
 
 import jsonschema
 import nbformat
@@ -27,6 +32,7 @@ from autograder.report.gradebook import read_gradebook
 from autograder.report.gradescope import schema
 
 FULL = COURSE.max_score + COURSE.bonus_score
+EXAMPLES = ROOT / "examples" / "submissions"
 POINTS = {f.qualname: f.points for f in COURSE.functions}
 PARTS = COURSE.modules
 PART_IMPORT = re.compile(r"^from (losses|backprop|sgd|rnn) import .*$", re.MULTILINE)
@@ -46,7 +52,16 @@ MUTANTS = [
     ("mut_minibatch", "sgd.minibatch_indices", "sgd", "    perm = rng.permutation(n)\n", "    perm = np.arange(n)\n"),
     ("mut_rnn_forward", "rnn.rnn_forward", "rnn", 'h @ params["W_h"].T', 'h @ params["W_h"]'),
 ]
-CORRECT = ["correct_ann", "correct_ben", "nb_cara", "zip_dan", "script_eve"]
+CORRECT = ["correct_ann", "correct_ben", "nb_cara", "zip_dan", "script_eve", "zoë müller", "alice_own"]
+UNICODE_ID = "zoë müller"                    # kept as it is; its folder is made file-safe
+DEADLINE = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(days=3)
+LATE_STUDENT, LATE_DAYS = "mut_minibatch", 1.5      # 2 started days at 10% a day: 20% off
+EXTENDED_STUDENT = "correct_ben"                     # as late, with a 2-day extension: on time
+ESCAPE = "\x1b[2J\x1b]0;pwned\x07"                 # clears the screen and sets the window title
+OVERRIDES = [  # student_id, function, points, comment, who
+    ("syntax_lee", "rnn.rnn_forward", "14", "regrade: the colon typo was in a comment cell", "TA Kim"),
+    ("docs_gus", "total", "5", "notes.txt holds the derivations; 5 points by hand", "prof"),
+]
 
 
 def copy_with(dest: Path, module: str | None = None, old: str = "", new: str = "", src: Path = SOLUTIONS) -> Path:
@@ -99,6 +114,29 @@ def make_class(root: Path) -> Path:
     for student, _, module, old, new in MUTANTS:
         copy_with(root / student, module, old, new)
     (root / "README.txt").write_text("not a submission\n")
+    copy_with(root / UNICODE_ID)
+    copy_with(root / "alice_own", src=EXAMPLES / "alice_correct")  # correct, written independently
+    with zipfile.ZipFile(root / "pdf_only.zip", "w") as zf:
+        zf.writestr("hw/report.pdf", b"%PDF-1.4 not code")
+    with zipfile.ZipFile(root / "ansi_ned.zip", "w") as zf:  # a member name that rewrites the terminal
+        zf.writestr(f"hw/{ESCAPE}[bold red]110 of 110 FAKE.txt", b"")
+    for student in (LATE_STUDENT, EXTENDED_STUDENT):
+        late = (DEADLINE + dt.timedelta(days=LATE_DAYS)).timestamp()
+        for file in (root / student).iterdir():
+            os.utime(file, (late, late))
+    (root / "grading.toml").write_text(textwrap.dedent(f"""
+        [deadline]
+        due = {DEADLINE.isoformat()}
+        [late]
+        grace_minutes = 10
+        penalty = 0.10
+        per = "started day"
+        cap = 0.5
+        [extensions]
+        "{EXTENDED_STUDENT}" = 2
+    """))
+    with open(root / "overrides.csv", "w", newline="") as file:
+        csv.writer(file).writerows([("student_id", "function", "points", "comment", "who"), *OVERRIDES])
     return root
 
 
@@ -109,10 +147,15 @@ def snapshot_grader(dest: Path) -> Path:
     return dest
 
 
-def run_grade_all(grader: Path, *args: str | Path) -> str:
-    env = dict(os.environ, COLUMNS="200", PYTHONPATH=str(grader))
-    proc = subprocess.run([sys.executable, "-m", "autograder", "grade-all", *map(str, args)],
+def grade_all_process(grader: Path, *args: str | Path) -> subprocess.CompletedProcess:
+    """grade-all in a process of its own, with the snapshot's package and a cache key of its own."""
+    env = dict(os.environ, COLUMNS="200", PYTHONPATH=str(grader), NLM_AUTOGRADER_KEY_FILE=str(grader / "cache.key"))
+    return subprocess.run([sys.executable, "-m", "autograder", "grade-all", *map(str, args)],
                           cwd=grader, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def run_grade_all(grader: Path, *args: str | Path) -> str:
+    proc = grade_all_process(grader, *args)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -142,13 +185,70 @@ def scores(row: dict[str, str]) -> dict[str, float]:
 def test_every_student_has_a_row_with_the_expected_status(graded_class):
     _, submissions, reports, stdout = graded_class
     book = read_gradebook(reports / "gradebook.csv")
-    students = {p.stem for p in submissions.iterdir() if p.name != "README.txt"}
-    assert set(book) == students and len(students) == 20
-    assert graded_reused(stdout) == (20, 0)
-    expected = {"empty_fay": "empty", "docs_gus": "empty", "broken_kim": "rejected"}
+    ignored = {"README.txt", "grading.toml", "overrides.csv"}
+    students = {p.stem for p in submissions.iterdir() if p.name not in ignored}
+    assert set(book) == students and len(students) == 24
+    assert graded_reused(stdout) == (24, 0)
+    expected = {"empty_fay": "empty", "docs_gus": "empty", "broken_kim": "rejected", "pdf_only": "empty",
+                "ansi_ned": "empty"}
     assert {s: r["status"] for s, r in book.items()} == {s: expected.get(s, "graded") for s in students}
-    assert all(float(r["max"]) == FULL for r in book.values())
+    assert all(float(r["max_total"]) == FULL for r in book.values())
     assert "not a readable zip" in book["broken_kim"]["note"]
+    assert "report.pdf" in book["pdf_only"]["note"]  # a submission of only a PDF still has its row
+
+
+def test_points_are_out_of_100_with_the_bonus_apart(graded_class):
+    _, _, reports, _ = graded_class
+    row = read_gradebook(reports / "gradebook.csv")["correct_ann"]
+    bonus = sum(f.points for f in COURSE.functions if f.bonus)
+    assert (float(row["points"]), float(row["max_points"])) == (COURSE.max_score, COURSE.max_score)
+    assert (float(row["bonus"]), float(row["max_bonus"])) == (bonus, bonus)
+    assert float(row["total"]) == FULL
+
+
+def test_ids_keep_their_unicode_and_folders_are_file_safe(graded_class):
+    _, _, reports, _ = graded_class
+    row = read_gradebook(reports / "gradebook.csv")[UNICODE_ID]
+    assert row["folder"] == "zoë_müller" and float(row["total"]) == FULL
+    assert (reports / "students" / "zoë_müller" / "feedback.md").read_text().startswith("# Autograder feedback: zoë müller")
+    with open(reports / "students" / "index.csv", newline="") as file:
+        index = {r["student_id"]: r["folder"] for r in csv.DictReader(file)}
+    assert index[UNICODE_ID] == "zoë_müller" and index["correct_ann"] == "correct_ann"
+
+
+def test_late_work_loses_its_penalty_and_says_so_everywhere(graded_class):
+    _, _, reports, stdout = graded_class
+    book = read_gradebook(reports / "gradebook.csv")
+    late = book[LATE_STUDENT]
+    raw = sum(float(late[f]) for f in POINTS)  # per-function points are as graded
+    assert late["time_source"] == "file time" and float(late["days_late"]) == pytest.approx(LATE_DAYS, abs=0.01)
+    assert float(late["penalty_percent"]) == 20 and float(late["total"]) == pytest.approx(0.8 * raw)
+    assert float(late["penalty_points"]) == pytest.approx(0.2 * raw)
+    on_time = book[EXTENDED_STUDENT]  # just as late, with its extension
+    assert float(on_time["days_late"]) == 0 and float(on_time["total"]) == FULL
+    assert float(book["correct_ann"]["days_late"]) == 0
+    feedback = (reports / "students" / LATE_STUDENT / "feedback.md").read_text()
+    assert "1.50 days late, penalty 20%" in feedback and "late penalty -" in feedback
+    assert "extended by 2 day(s)" in (reports / "students" / EXTENDED_STUDENT / "feedback.md").read_text()
+    html = (reports / "summary.html").read_text()
+    assert re.search(rf'data-student="{LATE_STUDENT}".*?1\.50 days late, penalty 20%', html)
+    assert re.search(rf"{LATE_STUDENT} .*late.*1\.50 days late", stdout)
+
+
+def test_overrides_apply_with_their_comment_in_every_report(graded_class):
+    _, _, reports, stdout = graded_class
+    book = read_gradebook(reports / "gradebook.csv")
+    lee, gus = book["syntax_lee"], book["docs_gus"]
+    assert float(lee["rnn.rnn_forward"]) == POINTS["rnn.rnn_forward"]
+    assert float(lee["total"]) == FULL - sum(p for f, p in POINTS.items() if f.startswith("rnn.") and f != "rnn.rnn_forward")
+    assert "the colon typo was in a comment cell (by TA Kim)" in lee["overrides"]
+    assert float(gus["total"]) == 5 and "5 points by hand" in gus["overrides"]
+    for student, comment in (("syntax_lee", "the colon typo"), ("docs_gus", "5 points by hand")):
+        for name in ("feedback.md", "feedback_student.md", "feedback.html"):
+            assert comment in (reports / "students" / student / name).read_text(), (student, name)
+    html = (reports / "summary.html").read_text()
+    assert re.search(r'data-student="syntax_lee".*?overridden.*?the colon typo', html)
+    assert "the colon typo" in stdout
 
 
 def test_correct_submissions_get_full_marks_in_every_form(graded_class):
@@ -164,7 +264,7 @@ def test_correct_submissions_get_full_marks_in_every_form(graded_class):
 def test_stubs_empty_and_rejected_score_zero(graded_class):
     _, _, reports, _ = graded_class
     book = read_gradebook(reports / "gradebook.csv")
-    for student in ("stubs_jon", "empty_fay", "docs_gus", "broken_kim"):
+    for student in ("stubs_jon", "empty_fay", "broken_kim", "pdf_only"):
         assert float(book[student]["total"]) == 0, student
 
 
@@ -181,7 +281,7 @@ def test_hanging_hostile_and_broken_submissions_lose_only_what_they_break(graded
     book = read_gradebook(reports / "gradebook.csv")
     lost = {"hang_hal": {"losses.softmax"},
             "hostile_ivy": {f for f in POINTS if f.startswith("sgd.")},
-            "syntax_lee": {f for f in POINTS if f.startswith("rnn.")}}
+            "syntax_lee": {f for f in POINTS if f.startswith("rnn.") and f != "rnn.rnn_forward"}}  # overridden
     for student, functions in lost.items():
         assert scores(book[student]) == {f: 0.0 if f in functions else p for f, p in POINTS.items()}, student
     assert "timed out" in (reports / "students" / "hang_hal" / "feedback.md").read_text()
@@ -197,8 +297,8 @@ def test_feedback_markdown_and_gradescope_results(graded_class):
         folder = reports / "students" / student
         results = json.loads((folder / "results.json").read_text())
         jsonschema.validate(results, schema())
-        total = float(read_gradebook(reports / "gradebook.csv")[student]["total"])
-        assert results["score"] == total
+        row = read_gradebook(reports / "gradebook.csv")[student]
+        assert results["score"] == float(row["total"]) + float(row["penalty_points"])
     good = (reports / "students" / "correct_ann" / "feedback.md").read_text()
     assert "| `losses.softmax` | 5 / 5 | passed" in good and "Every check passed" in good
     bad = (reports / "students" / "mut_softmax" / "feedback.md").read_text()
@@ -209,31 +309,116 @@ def test_feedback_markdown_and_gradescope_results(graded_class):
     assert "not attempted" in stubs and f"**Total: 0 / {FULL:g}**" in stubs
 
 
+def test_feedback_for_students_holds_visible_checks_only(graded_class):
+    from autograder.check import load_checks
+
+    _, _, reports, _ = graded_class
+    hidden = [c.name for c in load_checks(COURSE) if not c.visible]
+    for student in ("mut_rnn_forward", "stubs_jon", "hang_hal"):
+        full = (reports / "students" / student / "feedback.md").read_text()
+        mine = (reports / "students" / student / "feedback_student.md").read_text()
+        assert any(name in full for name in hidden), student  # the instructor's copy has them
+        assert not any(name in mine for name in hidden) and "hidden check" not in mine, student
+        assert "Hidden checks (" in mine and "are graded too" in mine
+
+
+def test_an_empty_submission_gets_a_few_lines_saying_what_was_found(graded_class):
+    _, _, reports, _ = graded_class
+    text = (reports / "students" / "pdf_only" / "feedback.md").read_text()
+    assert len(text.splitlines()) < 15
+    assert "report.pdf" in text and "`losses.py`" in text and "notebook" in text
+
+
 def test_class_summary_html_and_terminal(graded_class):
     _, _, reports, stdout = graded_class
     html = (reports / "summary.html").read_text()
-    assert html.count("data:image/png;base64,") == 2  # the histogram and the failure-rate chart
-    assert "Distribution of totals" in html and "Which checks do students fail most" in html
+    assert html.count("data:image/png;base64,") == 1  # the histogram of totals
     assert "http://" not in html and "https://" not in html  # self-contained
-    for student in ("correct_ann", "hostile_ivy", "broken_kim"):
-        assert student in html
-    # The failure table is sorted: the rates never increase down the page.
-    rates = [int(r) for r in re.findall(r'class="bar" style="width:\d+px"></span> (\d+)%', html)]
-    assert rates and rates == sorted(rates, reverse=True)
-    assert "Class summary" in stdout and "Most failed checks" in stdout
+    # The attention list comes first, then the students, then the item analysis.
+    assert html.index('id="attention"') < html.index('id="students"') < html.index('id="items"')
+    attention = html[html.index('id="attention"'):html.index('id="students"')]
+    for student, tag in (("broken_kim", "rejected"), ("empty_fay", "empty"), ("hang_hal", "timed out"),
+                         ("stubs_jon", "zero"), (LATE_STUDENT, "late"), ("syntax_lee", "overridden"),
+                         ("correct_ann", "similar")):
+        assert re.search(rf'data-student="{student}".*?class="tag [^"]*">{tag}<', attention), student
+    assert 'data-student="alice_own"' not in attention  # correct, on time, her own code
+    # Every student links to an HTML feedback page that exists.
+    links = set(re.findall(r'<a class="feedback" href="([^"]+)"', html))
+    assert len(links) == 24 and all((reports / unquote(link)).is_file() for link in links)
+    # Item analysis: one row per function, its checks behind a <details>, most failed first.
+    items = html[html.index('id="items"'):]
+    assert items.count("<details>") == len([f for f in COURSE.functions if f.points])
+    assert "Class summary" in stdout and "Students (24)" in stdout
+    assert stdout.rstrip().splitlines()[-1].startswith("└")  # the output ends with the attention table
+    assert stdout.rindex("Needs attention") > stdout.rindex("Students (24)")
+
+
+def test_similar_submissions_are_listed_side_by_side(graded_class):
+    _, _, reports, stdout = graded_class
+    book = read_gradebook(reports / "gradebook.csv")
+    assert "correct_ben" in book["correct_ann"]["similar_to"]  # both copies of the solutions
+    assert book["alice_own"]["similar_to"] == "" and book["stubs_jon"]["similar_to"] == ""
+    page = (reports / "similarity.html").read_text()
+    assert re.search(r"<h2>correct_ann and correct_ben: 100%</h2>", page)
+    assert '<div class="sides"><pre>' in page and "def softmax(" in page
+    assert "similarity: " in stdout and "pair(s) at least 70% alike" in stdout
+
+
+def test_canvas_csv_is_in_canvas_import_layout(graded_class):
+    _, _, reports, _ = graded_class
+    with open(reports / "canvas.csv", newline="", encoding="utf-8") as file:
+        lines = list(csv.reader(file))
+    assert lines[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Autograder"]
+    assert lines[1][0].strip() == "Points Possible" and float(lines[1][5]) == COURSE.max_score
+    rows = {line[2]: line for line in lines[2:]}
+    assert float(rows["correct_ann"][5]) == FULL and float(rows[LATE_STUDENT][5]) < FULL
+    assert rows["ansi_ned"][0] == rows["ansi_ned"][2] == "ansi_ned"
+
+
+def test_student_controlled_text_never_reaches_the_terminal_or_reports_raw(graded_class):
+    _, _, reports, stdout = graded_class
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", stdout.replace("\n", ""))
+    flat = re.sub(r"[\s│]+", " ", stdout)  # a table cell may wrap the name over lines
+    assert "[bold red]110 of 110 FAKE.txt" in flat  # shown as text, not obeyed as markup
+    for path in (reports / "gradebook.csv", reports / "summary.html", reports / "students" / "ansi_ned" / "feedback.md"):
+        text = path.read_text()
+        assert "\x1b" not in text and "\x07" not in text and "110 of 110 FAKE" in text, path
+
+
+def test_summary_in_headless_chromium(graded_class, tmp_path):
+    """The page as an instructor's browser shows it: the script ran (the table is sortable), the
+    attention list is there with its links; a screenshot is taken (`make test-browser` installs
+    Debian's chromium; without it this is skipped)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("no chromium here: `make test-browser` installs Debian's chromium and runs this test")
+    _, _, reports, _ = graded_class
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    page = (reports / "summary.html").as_uri()
+    dom = subprocess.run([browser, *flags, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
+    assert 'data-sortable="ready"' in dom  # the inline script ran without an error
+    attention = dom[dom.index('id="attention-list"'):dom.index('id="students"')]
+    assert attention.count('class="feedback" href="students/') >= 8 and "broken_kim" in attention
+    shot = tmp_path / "summary.png"
+    subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1280,2000", page],
+                   capture_output=True, timeout=120)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
 def test_rerun_grades_only_what_changed(graded_class):
     grader, submissions, reports, _ = graded_class
     before = (reports / "gradebook.csv").read_text()
-    assert graded_reused(run_grade_all(grader, submissions, "--out", reports, "--jobs", "2", "--timeout", "2")) == (0, 20)
-    assert (reports / "gradebook.csv").read_text() == before
+    assert graded_reused(run_grade_all(grader, submissions, "--out", reports, "--jobs", "2", "--timeout", "2")) == (0, 24)
+    assert (reports / "gradebook.csv").read_text() == before  # overrides and the late penalty kept
     # The student fixes square_loss: only that submission is graded again.
     shutil.copy(SOLUTIONS / "losses.py", submissions / "mut_square_loss" / "losses.py")
     stdout = run_grade_all(grader, submissions, "--out", reports, "--jobs", "2", "--timeout", "2")
-    assert graded_reused(stdout) == (1, 19) and "grading 1 submission(s) (1 changed)" in stdout
+    assert graded_reused(stdout) == (1, 23) and "grading 1 submission(s) (1 changed)" in stdout
     row = read_gradebook(reports / "gradebook.csv")["mut_square_loss"]
     assert float(row["total"]) == FULL
+    assert float(read_gradebook(reports / "gradebook.csv")["docs_gus"]["total"]) == 5  # still overridden
 
 
 # --------------------------------------------------------------------------- Gradescope export
@@ -247,35 +432,86 @@ submission_1001:
   - :name: Grace Hopper
     :sid: '1002'
     :email: grace@example.edu
-  :created_at: 2026-11-20 10:00:00.000000000 -08:00
+  :created_at: 2026-11-21 10:00:00.000000000 -08:00
   :score: !ruby/object:BigDecimal 18:0.0
   :history: []
 submission_2001:
   submitters:
-  - name: Alan Turing
-    sid: '2001'
+  - name: "\\e[2J[bold red]Alan[/bold red] <script>alert(1)</script>"
+    sid: 002001
     email: alan@example.edu
+  created_at: 2026-11-18 09:00:00 +01:00
+submission_3001:
+  :submitters:
+  - :name: Eve One
+    :sid: '3000'
+    :email: eve1@example.edu
+submission_3002:
+  :submitters:
+  - :name: Eve Two
+    :sid: '3000'
+    :email: eve2@example.edu
+"""
+EXPORT_SETTINGS = """\
+[deadline]
+due = "2026-11-20 23:59"
+timezone = "America/Los_Angeles"
+[late]
+penalty = 0.25
+per = "day"
+[canvas]
+assignment = "HW3 neural LMs (4242)"
+login_id = "email-user"
 """
 
 
-def test_gradescope_export_puts_names_and_emails_in_the_gradebook(tmp_path):
+def test_gradescope_export_names_times_groups_and_a_reused_sid(tmp_path):
     export = tmp_path / "assignment_42_export"
     export.mkdir()
     (export / "submission_metadata.yml").write_text(METADATA)
     copy_with(export / "submission_1001")
-    (export / "submission_2001").mkdir()  # nothing gradable: fast, and still a row
-    (export / "submission_2001" / "answers.txt").write_text("42\n")
+    for folder in ("submission_2001", "submission_3001", "submission_3002"):
+        (export / folder).mkdir()  # nothing gradable: fast, and still a row
+        (export / folder / "answers.txt").write_text("42\n")
+    (tmp_path / "grading.toml").write_text(EXPORT_SETTINGS)  # beside the export's .zip (below)
+    (export / "grading.toml").write_text(EXPORT_SETTINGS)    # inside the export's folder
     reports, grader = tmp_path / "reports", snapshot_grader(tmp_path)
-    assert graded_reused(run_grade_all(grader, export, "--out", reports, "--jobs", "1")) == (2, 0)
-    book = read_gradebook(reports / "gradebook.csv")
-    assert set(book) == {"1001", "1002", "2001"}  # the sid is the student id; a group gives a row each
+    stdout = run_grade_all(grader, export, "--out", reports, "--jobs", "1", "--bom")
+    assert graded_reused(stdout) == (2, 0)  # a group's submission is graded once; the reused SID not at all
+    assert (reports / "gradebook.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    with open(reports / "gradebook.csv", newline="", encoding="utf-8-sig") as file:
+        lines = list(csv.DictReader(file))
+    book = {r["student_id"]: r for r in lines}
+    assert set(book) == {"1001", "1002", "002001", "3000"}  # the SID is the id, as text: 002001 keeps its zeros
     assert (book["1001"]["name"], book["1001"]["email"]) == ("Ada Lovelace", "ada@example.edu")
     assert (book["1002"]["name"], book["1002"]["email"]) == ("Grace Hopper", "grace@example.edu")
-    assert (book["2001"]["name"], book["2001"]["email"]) == ("Alan Turing", "alan@example.edu")
-    assert [float(book[s]["total"]) for s in ("1001", "1002", "2001")] == [FULL, FULL, 0]
-    assert [book[s]["status"] for s in ("1001", "1002", "2001")] == ["graded", "graded", "empty"]
+    assert [book[s]["status"] for s in ("1001", "1002", "002001")] == ["graded", "graded", "empty"]
     assert book["1001"]["submission"] == "submission_1001"
-    assert "graded submissions</th><td>1<" in (reports / "summary.html").read_text()  # a group counts once
+    # The upload time comes from the export: 10:00 -08:00 is 10 h 1 min after 23:59 the day before.
+    assert book["1001"]["time_source"] == "export" and book["1001"]["submitted_at"].startswith("2026-11-21 10:00:00-08:00")
+    days = (10 * 60 + 1) / (24 * 60)
+    assert float(book["1001"]["days_late"]) == pytest.approx(days, abs=0.01)
+    assert float(book["1001"]["total"]) == pytest.approx(FULL * (1 - 0.25 * days), abs=0.01)
+    assert float(book["002001"]["days_late"]) == 0  # 09:00 +01:00 on the 18th: on time
+    # A SID used by two submissions: two error rows, nothing merged, nothing graded.
+    reused = [r for r in lines if r["sid"] == "3000"]
+    assert [r["status"] for r in reused] == ["error", "error"] and {r["name"] for r in reused} == {"Eve One", "Eve Two"}
+    assert all("claimed by 2 submissions" in r["note"] for r in reused)
+    # A name with escape sequences, markup and HTML is shown as text everywhere.
+    name = book["002001"]["name"]
+    assert "\x1b" not in name and name == "[bold red]Alan[/bold red] <script>alert(1)</script>"
+    html = (reports / "summary.html").read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "[bold red]Alan[/bold red]" in stdout and "\x1b" not in stdout
+    feedback = (reports / "students" / "002001" / "feedback.md").read_text()
+    assert "\\[bold red\\]Alan" in feedback and "&lt;script&gt;" in feedback
+    assert "graded submissions</th><td>1<" in html  # a group counts once
+    with open(reports / "canvas.csv", newline="", encoding="utf-8-sig") as file:
+        canvas = list(csv.reader(file))
+    assert canvas[0][5] == "HW3 neural LMs (4242)"
+    by_sid = {line[2]: line for line in canvas[2:]}
+    assert by_sid["1001"][:5] == ["Ada Lovelace", "", "1001", "ada", ""]
+    assert "3000" not in [line[2] for line in canvas]  # error rows are left out of the import
 
     archive = tmp_path / "export.zip"  # the same export as Gradescope's download: a .zip of the folder
     with zipfile.ZipFile(archive, "w") as zf:
@@ -296,56 +532,203 @@ def test_metadata_reader_takes_symbol_and_plain_keys(tmp_path):
     path = tmp_path / "submission_metadata.yml"
     path.write_text(METADATA)
     data = read_metadata(path)
-    assert data["submission_1001"][1] == {"name": "Grace Hopper", "email": "grace@example.edu", "sid": "1002"}
-    assert data["submission_2001"] == [{"name": "Alan Turing", "email": "alan@example.edu", "sid": "2001"}]
+    assert data["submission_1001"].people[1] == {"name": "Grace Hopper", "email": "grace@example.edu", "sid": "1002"}
+    assert data["submission_1001"].created_at == "2026-11-21 10:00:00.000000000 -08:00"
+    assert data["submission_2001"].people[0]["sid"] == "002001"  # text, not the number 2001
 
 
-def test_discovery_ids_are_safe_and_unique(tmp_path):
+def test_discovery_keeps_ids_and_flags_one_id_with_two_submissions(tmp_path):
     from autograder.batch.discover import discover
 
     (tmp_path / "alice").mkdir()
     (tmp_path / "alice.zip").write_bytes(b"")
     (tmp_path / "bob.ipynb").write_text("{}")
+    (tmp_path / "Zoë Ö").mkdir()
     (tmp_path / ".hidden").mkdir()
     (tmp_path / "notes.txt").write_text("")
+    (tmp_path / "grading.toml").write_text("")
     (tmp_path / "reports").mkdir()
     entries, notes = discover(tmp_path, exclude=[tmp_path / "reports"])
-    assert [e.student_id for e in entries] == ["alice", "alice-2", "bob"]
-    assert any("notes.txt" in n for n in notes)
+    assert [(e.student_id, e.folder) for e in entries] == [
+        ("Zoë Ö", "Zoë_Ö"), ("alice", "alice"), ("alice", "alice-2"), ("bob", "bob")]
+    assert [bool(e.error) for e in entries] == [False, True, True, False]
+    assert "claimed by 2 submissions (alice, alice.zip)" in entries[1].error
+    assert any("notes.txt" in n for n in notes) and not any("grading.toml" in n for n in notes)
 
 
-def test_a_grading_exception_gives_an_error_row_and_the_batch_goes_on(tmp_path, monkeypatch):
-    from autograder.batch import cache, run as batch
+@pytest.fixture(autouse=True)
+def private_cache_key(tmp_path, monkeypatch):
+    """In-process runs sign their cache with a key of their own, never the instructor's."""
+    from autograder.batch.cache import KEY_ENV
+
+    monkeypatch.setenv(KEY_ENV, str(tmp_path / "config" / "cache.key"))
+
+
+def full_report(submission: str):
+    """A report with every check passed (what a worker sends for a correct submission)."""
     from autograder.check import load_checks
+    from autograder.grade import GradeReport
+    from autograder.score import CheckResult
 
-    class FailingPool:  # what the workers report when grade() raises
-        def __init__(self, size, options):
-            pass
+    return GradeReport(submission, "folder", [], [CheckResult(c.name, c.function.qualname, c.points, c.points,
+                                                              "passed", "", c.visible) for c in load_checks(COURSE)])
 
-        def run(self, tasks, budget):
-            for task in tasks:
-                if task["path"].endswith("bad"):
-                    yield {"id": task["id"], "error": "RuntimeError: the grader broke"}
-                else:
-                    yield {"id": task["id"], "report": cache.report_to_dict(batch.placeholder_report(
-                        load_checks(COURSE), "good", "folder", "passed", ""))}
 
-        def close(self):
-            pass
+class FakePool:
+    """Stands in for the worker pool: a submission folder named bad* fails to grade, one named
+    stop* is where Ctrl-C is pressed, crash* where the grader itself crashes; the rest pass."""
 
-    monkeypatch.setattr(batch, "_Pool", FailingPool)
-    submissions = tmp_path / "subs"
-    (submissions / "bad").mkdir(parents=True)
-    (submissions / "good").mkdir()
-    reports = tmp_path / "reports"
-    rows = batch.grade_all(submissions, reports, batch.Options(jobs=1))
+    graded: list[str] = []
+
+    def __init__(self, size, options):
+        pass
+
+    def run(self, tasks, budget):
+        from autograder.batch import cache
+
+        for task in tasks:
+            name = Path(task["path"]).name
+            if name.startswith("stop"):
+                raise KeyboardInterrupt
+            if name.startswith("crash"):
+                raise RuntimeError("the grader itself crashed")
+            FakePool.graded.append(name)
+            if name.startswith("bad"):
+                yield {"id": task["id"], "error": "RuntimeError: the grader broke"}
+            else:
+                yield {"id": task["id"], "report": cache.report_to_dict(full_report(name)),
+                       "sources": {"losses.softmax": f"def softmax(z):\n    return z  # {name}\n"}}
+
+    def close(self, graceful=True):
+        pass
+
+
+@pytest.fixture
+def fake_pool(monkeypatch):
+    from autograder.batch import run as batch
+
+    monkeypatch.setattr(batch, "_Pool", FakePool)
+    FakePool.graded = []
+    return batch
+
+
+def make_folders(root: Path, *names: str) -> Path:
+    for name in names:
+        (root / name).mkdir(parents=True)
+        (root / name / "losses.py").write_text(f"# {name}\n")
+    return root
+
+
+def test_a_grading_exception_gives_an_error_row_and_the_batch_goes_on(tmp_path, fake_pool):
+    submissions, reports = make_folders(tmp_path / "subs", "bad", "good"), tmp_path / "reports"
+    rows = fake_pool.grade_all(submissions, reports, fake_pool.Options(jobs=1))
     book = read_gradebook(reports / "gradebook.csv")
     assert book["bad"]["status"] == "error" and float(book["bad"]["total"]) == 0
     assert "the grader broke" in book["bad"]["note"]
-    assert book["good"]["status"] == "graded"
+    assert book["good"]["status"] == "graded" and float(book["good"]["total"]) == FULL
     assert "the grader broke" in (reports / "students" / "bad" / "feedback.md").read_text()
     assert not (reports / ".cache" / "bad.json").exists()  # an error is retried next time
     assert len(rows) == 2
+
+
+@pytest.mark.parametrize("stopper", ["stop", "crash"])
+def test_ctrl_c_or_a_crash_keeps_what_was_graded_and_the_next_run_resumes(tmp_path, fake_pool, stopper):
+    submissions, reports = make_folders(tmp_path / "subs", "a1", "a2", f"{stopper}_here", "z1"), tmp_path / "reports"
+    error = fake_pool.Interrupted if stopper == "stop" else RuntimeError
+    with pytest.raises(error):
+        fake_pool.grade_all(submissions, reports, fake_pool.Options(jobs=1))
+    assert sorted(p.name for p in (reports / ".cache").glob("*.json")) == ["a1.json", "a2.json"]
+    os.rename(submissions / f"{stopper}_here", submissions / "ok_now")  # the next run gets past it
+    FakePool.graded = []
+    fake_pool.grade_all(submissions, reports, fake_pool.Options(jobs=1))
+    assert FakePool.graded == ["ok_now", "z1"]  # a1 and a2 came from the cache
+
+
+def test_ctrl_c_in_the_terminal_is_one_line_and_exit_code_130(tmp_path, fake_pool, capsys):
+    from autograder.cli import build_parser
+
+    submissions = make_folders(tmp_path / "subs", "a1", "stop_here")
+    args = build_parser().parse_args(["grade-all", str(submissions), "--out", str(tmp_path / "reports")])
+    assert fake_pool.main(args) == 130
+    out = capsys.readouterr().out
+    assert "interrupted: the 1 submission(s) graded in this run are kept in the cache" in " ".join(out.split())
+    assert "Traceback" not in out
+
+
+def test_removed_students_reports_move_to_removed(tmp_path, fake_pool):
+    submissions, reports = make_folders(tmp_path / "subs", "stays", "leaves"), tmp_path / "reports"
+    fake_pool.grade_all(submissions, reports, fake_pool.Options(jobs=1))
+    shutil.rmtree(submissions / "leaves")
+    fake_pool.grade_all(submissions, reports, fake_pool.Options(jobs=1))
+    assert sorted(p.name for p in (reports / "students").iterdir()) == ["index.csv", "stays"]
+    assert (reports / "removed" / "leaves" / "feedback.md").is_file()
+    assert set(read_gradebook(reports / "gradebook.csv")) == {"stays"}
+
+
+@pytest.mark.parametrize("line, error", [
+    ("ghost,losses.softmax,5,regrade,TA", "overrides.csv line 2: unknown student id 'ghost'"),
+    ("a1,losses.softmaxx,5,regrade,TA", "overrides.csv line 2: unknown function 'losses.softmaxx'"),
+    ("a1,total,500,regrade,TA", "outside 0 to"),
+    ("a1,total,5,,TA", "needs a comment"),
+])
+def test_a_bad_override_is_a_one_line_error_naming_it(tmp_path, fake_pool, capsys, line, error):
+    from autograder.cli import build_parser
+
+    submissions = make_folders(tmp_path / "subs", "a1")
+    (submissions / "overrides.csv").write_text(f"student_id,function,points,comment,who\n{line}\n")
+    args = build_parser().parse_args(["grade-all", str(submissions), "--out", str(tmp_path / "reports")])
+    assert fake_pool.main(args) == 2
+    out = capsys.readouterr().out
+    assert error in " ".join(out.split()) and len(out.strip().splitlines()) <= 2 and FakePool.graded == []
+
+
+def test_an_extension_for_someone_not_in_the_class_is_an_error(tmp_path, fake_pool, capsys):
+    from autograder.cli import build_parser
+
+    submissions = make_folders(tmp_path / "subs", "a1")
+    (submissions / "grading.toml").write_text('[extensions]\n"a2" = 1\n')
+    args = build_parser().parse_args(["grade-all", str(submissions), "--out", str(tmp_path / "reports")])
+    assert fake_pool.main(args) == 2
+    assert "grading.toml [extensions]: unknown student 'a2'" in capsys.readouterr().out and FakePool.graded == []
+
+
+def test_the_student_table_is_for_small_classes_unless_asked_for(tmp_path, fake_pool, monkeypatch, capsys):
+    from autograder.cli import build_parser
+
+    monkeypatch.setattr(fake_pool, "TABLE_LIMIT", 1)  # a class of 2 is "large"
+    submissions = make_folders(tmp_path / "subs", "a1", "a2")
+    for extra in ([], ["--table"]):
+        args = build_parser().parse_args(["grade-all", str(submissions), "--out", str(tmp_path / "r"), *extra])
+        assert fake_pool.main(args) == 0
+        out = capsys.readouterr().out
+        assert ("Students (2)" in out) == bool(extra) and "needs attention: nobody" in out.splitlines()[-1]
+
+
+def test_similarity_finds_a_renamed_copy_and_not_independent_work(tmp_path):
+    from autograder.batch.similarity import function_fingerprints, similar_pairs, submission_sources
+    from autograder.report.similarity_html import SIDE_BY_SIDE, similarity_html
+
+    copy = shutil.copytree(SOLUTIONS, tmp_path / "copy")
+    for file in copy.glob("*.py"):  # renamed variables, comments rewritten, blank lines added
+        text = re.sub(r"\b(grad|probs|logits|n)\b", lambda m: m.group(1) + "_x", file.read_text())
+        file.write_text(re.sub(r"#.*", "# mine", text).replace("\n\n", "\n\n\n"))
+    folders = {"sol": SOLUTIONS, "copy": copy, "alice": EXAMPLES / "alice_correct", "bob": EXAMPLES / "bob_typical_bugs"}
+    prints = {k: function_fingerprints(submission_sources(v, COURSE)) for k, v in folders.items()}
+    starter = function_fingerprints(submission_sources(ASSIGNMENT, COURSE))
+    pairs = similar_pairs(prints, starter, 0.7, 25)
+    assert [(p.a, p.b) for p in pairs] == [("copy", "sol")] and pairs[0].score > 0.9
+    assert similar_pairs({"stub": starter, "stub2": starter}, starter, 0.0, 0) == []  # the handout is left out
+    many = [type(pairs[0])(f"a{i}", f"b{i}", 0.9, 30, {}) for i in range(SIDE_BY_SIDE + 5)]
+    page = similarity_html(many, {}, {}, 0.7, 2 * len(many))
+    assert page.count('class="pair"') == SIDE_BY_SIDE and "5 more pairs" in page
+
+
+def test_a_wrong_path_is_a_one_line_error(tmp_path):
+    for verb in ("grade-all", "grade"):
+        proc = subprocess.run([sys.executable, "-m", "autograder", verb, str(tmp_path / "nowhere")], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120, env=dict(os.environ, COLUMNS="200"))
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert len(proc.stdout.strip().splitlines()) == 1 and "nowhere" in proc.stdout and not proc.stderr
 
 
 def test_editing_the_grader_changes_its_version(tmp_path):

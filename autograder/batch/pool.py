@@ -21,14 +21,18 @@ from typing import Any
 from autograder.batch.cache import report_to_dict
 
 def grade_task(task: dict[str, Any], course: Any, sandbox: Any, checks: Sequence[Any]) -> dict[str, Any]:
-    """Grade one submission in this worker; never raises (an exception becomes {"error": ...})."""
+    """Grade one submission in this worker, and read its graded functions' sources and their
+    fingerprints (for the similarity report); never raises (an exception becomes {"error": ...})."""
+    from autograder.batch.similarity import function_fingerprints, submission_sources
     from autograder.grade import grade
 
     options = task["options"]
     try:
         report = grade(Path(task["path"]), course, limits=sandbox.limits, include_hidden=options["include_hidden"],
                        sandbox=sandbox, checks=checks)
-        return {"id": task["id"], "report": report_to_dict(report)}
+        sources = submission_sources(Path(task["path"]), course)
+        return {"id": task["id"], "report": report_to_dict(report), "sources": sources,
+                "prints": function_fingerprints(sources)}
     except Exception as error:  # noqa: BLE001 - one broken submission must not stop the batch
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
         return {"id": task["id"], "error": detail, "traceback": traceback.format_exc()}

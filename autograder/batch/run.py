@@ -2,36 +2,70 @@
 
 Nothing a submission does stops the batch: a grader exception, a dead worker or a submission that
 outlasts its time budget gives that student a row with status "error" and score 0, and the batch
-goes on. Results are cached (batch/cache.py), so a re-run grades only what changed.
+goes on. Each graded submission is cached (batch/cache.py) the moment it is graded, so a re-run,
+or the run after a Ctrl-C or a crash, grades only what is not done yet. The settings file, the
+overrides and similarity are applied after grading, on every run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import os
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autograder.batch.cache import (
     CACHE_DIR,
+    CacheKeyError,
     cache_key,
+    check_key_outside,
     content_hash,
     grader_version,
+    key_file,
     load_cached,
+    load_key,
     report_from_dict,
     store_cached,
 )
 from autograder.batch.discover import Entry, discover
 from autograder.batch.export import unpack_export
+from autograder.batch.late import FROM_EXPORT, FROM_FILES, lateness, newest_file_time, parse_time
+from autograder.batch.outputs import write_student
+from autograder.batch.overrides import check_students, find_overrides, read_overrides
 from autograder.batch.pool import _Pool, default_jobs
-from autograder.batch.tables import _with_progress, print_class_summary
+from autograder.batch.settings import Settings, SettingsError, find_settings, read_settings
+from autograder.batch.similarity import function_fingerprints, similar_pairs, submission_sources
+from autograder.batch.tables import (
+    _with_progress,
+    print_attention,
+    print_class_summary,
+    print_students,
+)
+from autograder.report.sanitize import terminal as _safe
+from autograder.report.write import UnsafeFolder, make_folder
 
 _REASONS = {"new": "new", "changed": "changed", "grader": "after a grader change", "options": "with new options",
-            "forced": "forced", "unreadable": "with an unreadable cache entry"}
+            "forced": "forced", "unreadable": "with an unreadable cache entry",
+            "untrusted": "with a cache entry that failed its integrity check"}
+
+TABLE_LIMIT = 60  # the terminal lists every student up to this class size (--table: always)
+
+
+class UsageError(Exception):
+    """Something the instructor must fix before grading (a wrong path, a bad settings file); the
+    message is one line naming it."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C during grading: what was graded is in the cache."""
+
+    def __init__(self, graded: int) -> None:
+        super().__init__(graded)
+        self.graded = graded
 
 
 def placeholder_report(checks: Sequence[Any], submission: str, kind: str, status: str, message: str) -> Any:
@@ -51,152 +85,230 @@ class Options:
     jobs: int = 0                # 0: one per core
     force: bool = False
     course: str = ""             # the course package ("" for the default)
+    settings: Path | None = None   # grading.toml (None: the one beside the submissions, if any)
+    overrides: Path | None = None  # overrides.csv (None: the one beside the submissions, if any)
+    starter: Path | None = None    # the handout whose code similarity leaves out
+    bom: bool | None = None        # UTF-8 with BOM in the CSV files (None: as the settings say)
+    table: bool = False            # the per-student table in the terminal, however large the class
 
     def key(self, limits: Any) -> dict[str, Any]:
         return {"limits": dataclasses.asdict(limits), "include_hidden": self.include_hidden}
 
 
-def _write_student(course: Any, reports: Path, row: Any) -> None:
-    from autograder.report.gradescope import write_results
-    from autograder.report.markdown import feedback_markdown
+@dataclass
+class _Run:
+    """What one run is working with."""
 
-    folder = reports / "students" / row.student_id
-    folder.mkdir(parents=True, exist_ok=True)
-    who = row.student_id + (f" ({row.name})" if row.name else "")
-    tmp = folder / f".feedback.md.{os.getpid()}.tmp"
-    tmp.write_text(feedback_markdown(course, row.report, who, status=row.status), encoding="utf-8")
-    os.replace(tmp, folder / "feedback.md")
-    write_results(course, row.report, folder / "results.json")
+    course: Any
+    reports: Path
+    options: Options
+    console: Any
+    secret: bytes
+    limits: Any
+    settings: Settings = field(default_factory=Settings)
+    overrides: dict[str, list[Any]] = field(default_factory=dict)  # student id -> their overrides
+    version: str = ""
+    checks: list[Any] = field(default_factory=list)
+    rows: dict[int, Any] = field(default_factory=dict)        # entry index -> Row
+    sources: dict[str, dict[str, str]] = field(default_factory=dict)  # group -> qualname -> source
+    prints: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # group -> qualname -> fingerprints
+    graded: int = 0
+    errors: int = 0
+    written: set[int] = field(default_factory=set)           # entries whose student files are written
+    pairs: list[Any] = field(default_factory=list)            # similar pairs (batch/similarity.py)
+    summary: Any = None                                       # the ClassSummary written
+    removed: list[str] = field(default_factory=list)          # report folders moved to removed/
+    left_out: int = 0                                         # rows canvas.csv leaves out
+
+    def all_checks(self) -> list[Any]:  # loaded only when needed: a fully cached run does without
+        if not self.checks:
+            from autograder.check import load_checks
+
+            self.checks.extend(load_checks(self.course, self.options.include_hidden))
+        return self.checks
+
+
+@contextlib.contextmanager
+def _class_folder(submissions: Path, notes: list[str]) -> Iterator[Path]:
+    """The folder of the class: `submissions` itself, or an export .zip unpacked for the run."""
+    if submissions.is_dir():
+        yield submissions
+        return
+    if not (submissions.is_file() and submissions.suffix.lower() == ".zip"):
+        raise UsageError(f"{submissions}: no such folder or .zip of submissions")
+    with tempfile.TemporaryDirectory(prefix="nlm-export-") as unpacked:
+        try:
+            yield unpack_export(submissions, Path(unpacked), notes)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+
+
+def _prepare(submissions: Path, reports: Path, options: Options) -> tuple[Settings, list[Any], bytes]:
+    """Read the settings and overrides, get the cache key and the reports folder: every one-line
+    error comes before anything is graded or written."""
+    from autograder.registry import load_course
+
+    if not submissions.exists():
+        raise UsageError(f"{submissions}: no such folder or .zip of submissions")
+    try:
+        settings = read_settings(options.settings or find_settings(submissions))
+        overrides = read_overrides(options.overrides or find_overrides(submissions), load_course(options.course or None))
+        check_key_outside(key_file(), reports)
+        secret = load_key()
+        make_folder(make_folder(reports) / CACHE_DIR)
+    except (SettingsError, CacheKeyError, UnsafeFolder) as error:
+        raise UsageError(str(error)) from None
+    return settings, overrides, secret
 
 
 def grade_all(submissions: Path, reports: Path, options: Options, console: Any = None) -> list[Any]:
     """Grade every submission into `reports`; returns the gradebook rows."""
-    from autograder.check import load_checks
-    from autograder.registry import load_course
-    from autograder.report.gradebook import (
-        Row,
-        class_summary,
-        status_of,
-        write_gradebook,
-    )
-    from autograder.report.html import write_summary_html
-    from autograder.report.terminal import wide_console
     from autograder.isolate.sandbox import Limits
+    from autograder.registry import load_course
+    from autograder.report.terminal import wide_console
 
-    console = console or wide_console()
-    course = load_course(options.course or None)
     start = time.monotonic()
     submissions, reports = Path(submissions), Path(reports)
-    reports.mkdir(parents=True, exist_ok=True)
+    settings, overrides, secret = _prepare(submissions, reports, options)
     limits = Limits(timeout_s=options.timeout_s, memory_bytes=options.memory_bytes)
-    loaded: list[Any] = []
+    run = _Run(load_course(options.course or None), reports, options, console or wide_console(), secret, limits,
+               settings)
+    for o in overrides:
+        run.overrides.setdefault(o.student_id, []).append(o)
+    notes: list[str] = []
+    with _class_folder(submissions, notes) as root:
+        entries, found = discover(root, exclude=[reports])
+        try:
+            check_students(overrides, {e.student_id for e in entries})
+            check_extensions(settings, entries)
+        except SettingsError as error:
+            raise UsageError(str(error)) from None
+        for note in found + notes:
+            run.console.print(f"[bold]note:[/] {_safe(note)}", highlight=False)
+        _grade_entries(run, entries)
+        rows = [run.rows[i] for i in range(len(entries))]
+    _similarity(run, rows, settings)
+    _write_reports(run, rows, settings)
+    _print_end(run, rows, len(entries), time.monotonic() - start)
+    return rows
 
-    def checks() -> list[Any]:  # loaded only when needed: a fully cached run does without
-        if not loaded:
-            loaded.extend(load_checks(course, options.include_hidden))
-        return loaded
 
-    with tempfile.TemporaryDirectory(prefix="nlm-export-") as unpacked:
-        if submissions.is_file() and submissions.suffix.lower() == ".zip":
-            export_notes: list[str] = []
-            root = unpack_export(submissions, Path(unpacked), export_notes)
-        elif submissions.is_dir():
-            root = submissions
-        else:
-            raise FileNotFoundError(f"{submissions} is neither a folder nor a .zip of submissions")
-        entries, notes = discover(root, exclude=[reports])
-        if submissions.is_file():
-            notes += export_notes
-        for note in notes:
-            console.print(f"[bold]note:[/] {note}", highlight=False)
+def check_extensions(settings: Settings, entries: list[Entry]) -> None:
+    """An extension for someone not in the class (by id or e-mail) is an error naming them."""
+    known = {e.student_id for e in entries} | {e.email for e in entries if e.email}
+    for student in settings.extensions:
+        if student not in known:
+            raise SettingsError(f"{settings.path.name if settings.path else 'settings'} [extensions]: unknown "
+                                f"student {student!r} (not in this class, by id or e-mail)")
 
-        version = grader_version()
-        option_key = options.key(limits)
-        rows: dict[str, Any] = {}
-        groups: dict[str, list[Entry]] = {}  # task id -> the students sharing that submission
-        parts: dict[str, dict[str, Any]] = {}
-        reasons: dict[str, int] = {}
-        tasks = []
-        for entry in entries:
-            if entry.path is None:
-                message = "no files for this submission in the export"
-                report = placeholder_report(checks(), entry.submission, "empty", "not attempted", message)
-                rows[entry.student_id] = Row(entry.student_id, report, "empty", entry.name, entry.email,
-                                             entry.submission, message)
-                continue
-            parts[entry.student_id] = {"content": content_hash(entry.path), "grader": version, "options": option_key}
-            key = cache_key(**parts[entry.student_id])
-            cached, why = (None, "forced") if options.force else load_cached(
-                reports / CACHE_DIR / f"{entry.student_id}.json", key, parts[entry.student_id])
-            if cached is not None:
-                rows[entry.student_id] = Row(entry.student_id, cached, status_of(cached.kind), entry.name,
-                                             entry.email, entry.submission, _note(cached), cached=True,
-                                             group=str(entry.path.resolve()))
-                continue
-            task_id = str(entry.path.resolve())
-            if task_id not in groups:
-                groups[task_id] = []
-                tasks.append({"id": task_id, "path": str(entry.path), "options": option_key})
-                reasons[why] = reasons.get(why, 0) + 1
-            groups[task_id].append(entry)
 
-        errors = 0
-        if tasks:
-            jobs = max(1, min(options.jobs or default_jobs(), len(tasks)))
-            why = ", ".join(f"{n} {_REASONS[r]}" for r, n in reasons.items())
-            console.print(f"grading {len(tasks)} submission(s) ({why}) with {jobs} worker(s); "
-                          f"{sum(r.cached for r in rows.values())} unchanged, reused from the cache",
-                          highlight=False)
-            budget = 40 * options.timeout_s + 120
-            pool = _Pool(jobs, {"limits": dataclasses.asdict(limits), "include_hidden": options.include_hidden,
-                                "course": options.course})
-            try:
-                checks()  # while the workers start; fails early if a part's checks are missing
-                for payload in _with_progress(pool.run(tasks, budget), len(tasks), groups, console):
-                    members = groups[payload["id"]]
-                    if "error" in payload:
-                        errors += 1
-                        message = f"grading failed: {payload['error']}"
-                        who = ", ".join(e.student_id for e in members)
-                        console.print(f"[red]could not grade {who}:[/] {payload['error']}", highlight=False)
-                        if payload.get("traceback"):
-                            console.print(payload["traceback"].rstrip(), markup=False, highlight=False, style="dim")
-                        report = placeholder_report(checks(), members[0].submission, "error", "crashed", message)
-                        status = "error"
-                    else:
-                        report = report_from_dict(payload["report"])
-                        report.submission = members[0].submission
-                        status = status_of(report.kind)
-                    for entry in members:
-                        row = Row(entry.student_id, report, status, entry.name, entry.email,
-                                  entry.submission, message if status == "error" else _note(report),
-                                  group=payload["id"])
-                        rows[entry.student_id] = row
-                        _write_student(course, reports, row)
-                        if status != "error":  # an error is retried next run
-                            store_cached(reports / CACHE_DIR / f"{entry.student_id}.json",
-                                         cache_key(**parts[entry.student_id]), report, entry,
-                                         parts[entry.student_id])
-            except BaseException:
-                pool.close(graceful=False)
-                raise
-            pool.close()
-        for row in rows.values():
-            if row.cached or (row.status == "empty" and row.student_id not in parts):
-                _write_student(course, reports, row)
+# --------------------------------------------------------------------------- grading
 
-    ordered = [rows[e.student_id] for e in entries]
-    write_gradebook(course, ordered, reports / "gradebook.csv")
-    summary = class_summary(course, ordered)
-    write_summary_html(summary, ordered, reports / "summary.html")
-    print_class_summary(summary, console)
-    reused = sum(r.cached for r in ordered)
-    console.print(f"graded {len(tasks)}, reused {reused} from the cache"
-                  + (f", {errors} could not be graded (status error)" if errors else "")
-                  + f"; {len(ordered)} students in {time.monotonic() - start:.1f} s", highlight=False)
-    console.print(f"wrote {reports / 'gradebook.csv'}, {reports / 'summary.html'} and "
-                  f"{reports / 'students'}/<id>/feedback.md, results.json", highlight=False)
-    return ordered
+
+def _grade_entries(run: _Run, entries: list[Entry]) -> None:
+    """A row for every entry: from the cache where it is valid, else graded by the pool."""
+    from autograder.report.gradebook import status_of
+
+    run.version = grader_version()
+    option_key = run.options.key(run.limits)
+    parts: dict[int, dict[str, Any]] = {}
+    groups: dict[str, list[int]] = {}  # task id -> the entries sharing that submission
+    reasons: dict[str, int] = {}
+    tasks = []
+    for i, entry in enumerate(entries):
+        if entry.error or entry.path is None:
+            message = entry.error or "no files for this submission in the export"
+            status, kind = ("error", "error") if entry.error else ("empty", "empty")
+            report = placeholder_report(run.all_checks(), entry.submission, kind, "not attempted", message)
+            run.rows[i] = _row(run, entry, report, status, message)
+            continue
+        parts[i] = {"content": content_hash(entry.path), "grader": run.version, "options": option_key}
+        cached, why = (None, "forced") if run.options.force else load_cached(
+            run.reports / CACHE_DIR / f"{entry.folder}.json", cache_key(**parts[i]), run.secret,
+            entry.student_id, parts[i])
+        group = str(entry.path.resolve())
+        if cached is not None:
+            run.rows[i] = _row(run, entry, cached.report, status_of(cached.report.kind), _note(cached.report),
+                               cached=True, group=group)
+            run.sources.setdefault(group, cached.sources)
+            run.prints.setdefault(group, cached.prints)
+            continue
+        if group not in groups:
+            groups[group] = []
+            tasks.append({"id": group, "path": str(entry.path), "options": option_key})
+            reasons[why] = reasons.get(why, 0) + 1
+        groups[group].append(i)
+    if tasks:
+        _run_pool(run, entries, tasks, groups, parts, reasons)
+
+
+def _row(run: _Run, entry: Entry, report: Any, status: str, note: str, **extra: Any) -> Any:
+    """The entry's gradebook row, settled: its submission time, late penalty and overrides applied."""
+    from autograder.report.gradebook import Row
+
+    row = Row(entry.student_id, report, status, entry.name, entry.email, entry.submission, note,
+              folder=entry.folder, sid=entry.sid, **extra)
+    if status != "error":
+        submitted, source = _submitted(entry)
+        row.late = lateness(run.settings, [entry.student_id, entry.email], submitted, source)
+        row.overrides = run.overrides.get(entry.student_id, [])
+    return row.settle(run.course)
+
+
+def _run_pool(run: _Run, entries: list[Entry], tasks: list[dict[str, Any]], groups: dict[str, list[int]],
+              parts: dict[int, dict[str, Any]], reasons: dict[str, int]) -> None:
+    """Grade the tasks in worker processes; each result is cached as soon as it arrives."""
+    jobs = max(1, min(run.options.jobs or default_jobs(), len(tasks)))
+    why = ", ".join(f"{n} {_REASONS[r]}" for r, n in reasons.items())
+    cached = sum(r.cached for r in run.rows.values())
+    run.console.print(f"grading {len(tasks)} submission(s) ({why}) with {jobs} worker(s); "
+                      f"{cached} unchanged, reused from the cache", highlight=False)
+    budget = 40 * run.options.timeout_s + 120
+    pool = _Pool(jobs, {"limits": dataclasses.asdict(run.limits), "include_hidden": run.options.include_hidden,
+                        "course": run.options.course})
+    names = {g: [entries[i] for i in members] for g, members in groups.items()}
+    try:
+        run.all_checks()  # while the workers start; fails early if a part's checks are missing
+        for payload in _with_progress(pool.run(tasks, budget), len(tasks), names, run.console):
+            _take(run, entries, payload, groups[payload["id"]], parts)
+    except KeyboardInterrupt:
+        pool.close(graceful=False)
+        raise Interrupted(run.graded) from None
+    except BaseException:
+        pool.close(graceful=False)
+        raise
+    pool.close()
+
+
+def _take(run: _Run, entries: list[Entry], payload: dict[str, Any], members: list[int],
+          parts: dict[int, dict[str, Any]]) -> None:
+    """One payload from the pool: rows for the students sharing it, cached at once (an error is
+    not cached: it is retried next run)."""
+    from autograder.report.gradebook import status_of
+
+    first = entries[members[0]]
+    if "error" in payload:
+        run.errors += 1
+        who = ", ".join(entries[i].student_id for i in members)
+        run.console.print(f"[red]could not grade {_safe(who)}:[/] {_safe(payload['error'])}", highlight=False)
+        if payload.get("traceback"):
+            run.console.print(_safe(payload["traceback"].rstrip()), highlight=False, style="dim")
+        message = f"grading failed: {payload['error']}"
+        report, status = placeholder_report(run.all_checks(), first.submission, "error", "crashed", message), "error"
+    else:
+        report = report_from_dict(payload["report"])
+        report.submission = first.submission
+        status, message = status_of(report.kind), _note(report)
+        run.sources[payload["id"]] = payload.get("sources") or {}
+        run.prints[payload["id"]] = payload.get("prints") or {}
+    run.graded += 1
+    for i in members:
+        run.rows[i] = _row(run, entries[i], report, status, message, group=payload["id"])
+        write_student(run.course, run.reports, run.rows[i])  # while the workers grade the next ones
+        run.written.add(i)
+        if status != "error":
+            store_cached(run.reports / CACHE_DIR / f"{entries[i].folder}.json", cache_key(**parts[i]), run.secret,
+                         report, entries[i], parts[i], run.sources.get(payload["id"]), run.prints.get(payload["id"]))
 
 
 def _note(report: Any) -> str:
@@ -206,9 +318,96 @@ def _note(report: Any) -> str:
     return ""
 
 
+# --------------------------------------------------------------------------- after grading
+
+
+def _submitted(entry: Entry) -> tuple[Any, str]:
+    """The submission time and where it comes from: the export, else the newest file inside."""
+    exported = parse_time(entry.created_at) if entry.created_at else None
+    if exported is not None:
+        return exported, FROM_EXPORT
+    return (newest_file_time(entry.path) if entry.path else None), FROM_FILES
+
+
+def _similarity(run: _Run, rows: list[Any], settings: Settings) -> None:
+    """Pairs of graded submissions alike above the threshold; each row names its look-alikes."""
+    graded = {r.group for r in rows if r.status == "graded" and r.group}
+    prints = {g: p for g, p in run.prints.items() if g in graded and p}
+    starter_path = run.options.starter or settings.starter
+    if starter_path is not None and not Path(starter_path).exists():
+        raise UsageError(f"{starter_path}: no such starter code (the handout similarity leaves out)")
+    starter = function_fingerprints(submission_sources(Path(starter_path), run.course)) if starter_path else {}
+    start = time.monotonic()
+    pairs = similar_pairs(prints, starter, settings.similarity_threshold, settings.similarity_min_shared)
+    members: dict[str, list[Any]] = {}
+    for row in rows:
+        if row.group:
+            members.setdefault(row.group, []).append(row)
+    for pair in pairs:
+        for a, b in ((pair.a, pair.b), (pair.b, pair.a)):
+            for row in members.get(a, []):
+                row.similar += [(other.student_id, pair.score) for other in members.get(b, [])]
+    run.console.print(f"similarity: {len(prints)} submission(s) compared in {time.monotonic() - start:.1f} s; "
+                      f"{len(pairs)} pair(s) at least {100 * settings.similarity_threshold:.0f}% alike",
+                      highlight=False)
+    run.pairs = pairs
+
+
+def _write_reports(run: _Run, rows: list[Any], settings: Settings) -> None:
+    from autograder.batch.outputs import remove_departed, write_canvas, write_ids, write_similarity
+    from autograder.report.gradebook import class_summary, write_gradebook
+    from autograder.report.html import write_summary_html
+
+    bom = settings.bom if run.options.bom is None else run.options.bom
+    for i, row in enumerate(rows):
+        if i not in run.written:  # from the cache, or never graded
+            write_student(run.course, run.reports, row)
+    run.removed = remove_departed(run.reports, {r.folder for r in rows})
+    write_ids(run.reports, rows)
+    write_gradebook(run.course, rows, run.reports / "gradebook.csv", bom=bom)
+    run.left_out = write_canvas(run.course, rows, run.reports / "canvas.csv", settings, bom)
+    write_similarity(run.reports / "similarity.html", run.pairs, rows, run.sources, settings)
+    run.summary = class_summary(run.course, rows)
+    write_summary_html(run.course, run.summary, rows, run.reports / "summary.html",
+                       similarity_page="similarity.html" if run.pairs else "")
+
+
+def _print_end(run: _Run, rows: list[Any], students: int, seconds: float) -> None:
+    console, reports = run.console, run.reports
+    print_class_summary(run.summary, console)
+    reused = sum(r.cached for r in rows)
+    console.print(f"graded {run.graded}, reused {reused} from the cache"
+                  + (f", {run.errors} could not be graded (status error)" if run.errors else "")
+                  + f"; {students} students in {seconds:.1f} s", highlight=False)
+    if run.removed:
+        console.print(f"moved the reports of {len(run.removed)} student(s) no longer in the class to "
+                      f"{reports / 'removed'}: {_safe(', '.join(run.removed))}", highlight=False)
+    if run.left_out:
+        console.print(f"canvas.csv leaves out {run.left_out} row(s) with status error", highlight=False)
+    console.print(f"wrote {reports / 'gradebook.csv'}, {reports / 'canvas.csv'}, {reports / 'summary.html'}, "
+                  f"{reports / 'similarity.html'} and {reports / 'students'}/<id>/feedback.md, "
+                  "feedback_student.md, feedback.html, results.json", highlight=False)
+    if run.options.table or len(rows) <= TABLE_LIMIT:
+        print_students(run.course, rows, console)
+    print_attention(rows, console)
+
+
 def main(args: Any) -> int:
     """The CLI verb (arguments parsed by autograder.cli)."""
+    from autograder.report.terminal import wide_console
+
     options = Options(timeout_s=args.timeout, memory_bytes=int(args.memory_gib * 2**30),
-                      include_hidden=not args.visible_only, jobs=args.jobs or 0, force=args.force)
-    grade_all(args.submissions, args.out, options)
+                      include_hidden=not args.visible_only, jobs=args.jobs or 0, force=args.force,
+                      settings=args.settings, overrides=args.overrides, starter=args.starter,
+                      bom=True if args.bom else None, table=args.table)
+    console = wide_console()
+    try:
+        grade_all(args.submissions, args.out, options, console)
+    except UsageError as error:
+        console.print(f"[bold red]grade-all:[/] {_safe(error)}", highlight=False, soft_wrap=True)
+        return 2
+    except Interrupted as stop:
+        console.print(f"[bold]interrupted:[/] the {stop.graded} submission(s) graded in this run are kept in "
+                      "the cache; run the same command again to go on from there", highlight=False, soft_wrap=True)
+        return 130
     return 0

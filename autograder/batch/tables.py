@@ -1,10 +1,15 @@
-"""grade-all's terminal output: the progress bar and the class tables."""
+"""grade-all's terminal output: the progress bar, the class tables, every student's line (for a
+class of at most 60, or with --table) and, last, who needs attention and why. Ids, names and
+notes are printed through the sanitiser."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from autograder.batch.discover import Entry
+from autograder.report.attention import attention_list
+from autograder.report.gradebook import part_points
+from autograder.report.sanitize import terminal
 
 def _with_progress(payloads: Any, count: int, groups: dict[str, list[Entry]], console: Any):
     from rich.progress import (
@@ -23,7 +28,7 @@ def _with_progress(payloads: Any, count: int, groups: dict[str, list[Entry]], co
         bar = progress.add_task("grading", total=count)
         for payload in payloads:
             who = ", ".join(e.student_id for e in groups[payload["id"]])
-            progress.update(bar, advance=1, description=f"graded {who[:40]}")
+            progress.update(bar, advance=1, description=f"graded {terminal(who[:40])}")
             yield payload
         progress.update(bar, description="grading done")
 
@@ -61,3 +66,36 @@ def print_class_summary(summary: Any, console: Any, top: int = 10) -> None:
             table.add_row(c.name, f"{100 * c.failure_rate:.0f}% ({c.did_not_pass}/{c.graded})",
                           f"{c.failed} / {c.not_attempted} / {c.crashed}")
         console.print(table)
+
+
+def print_students(course: Any, rows: list[Any], console: Any) -> None:
+    """One line per student: status, points per part, points, bonus, late penalty, total."""
+    from rich.table import Table
+
+    table = Table(title=f"Students ({len(rows)})", title_justify="left")
+    for column in ("student", "name", "status", *course.modules, "points", "bonus", "late", "total"):
+        table.add_column(column, justify="right" if column not in ("student", "name", "status") else "left")
+    for row in sorted(rows, key=lambda r: r.student_id):
+        f = row.final
+        parts = part_points(course, f)
+        late = f"-{f.penalty_points:g} ({row.late.days:.1f} d)" if row.late and row.late.is_late else ""
+        table.add_row(terminal(row.student_id), terminal(row.name), row.status,
+                      *[f"{parts[m]:g}" for m in course.modules], f"{f.points:g}", f"{f.bonus:g}", late,
+                      f"{f.total:g} / {f.max_total:g}")
+    console.print(table)
+
+
+def print_attention(rows: list[Any], console: Any) -> None:
+    """The attention list: who, with what status, and why; or that nobody needs a look."""
+    from rich.table import Table
+
+    entries = attention_list(rows)
+    if not entries:
+        console.print("[bold green]needs attention: nobody[/] (all graded, on time, none overridden or alike)")
+        return
+    table = Table(title=f"Needs attention ({len(entries)})", title_justify="left", show_lines=False)
+    for column in ("student", "name", "status", "why"):
+        table.add_column(column, overflow="fold")
+    for e in entries:
+        table.add_row(terminal(e.row.student_id), terminal(e.row.name), e.tags, terminal(e.why))
+    console.print(table)

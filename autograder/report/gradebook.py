@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import csv
-import os
+import io
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.grade import GradeReport
 from autograder.registry import Course
-from autograder.score import function_scores, part_scores, total
+from autograder.report.adjust import Final, Late, Override, final_scores
+from autograder.report.sanitize import csv_cell, one_line
+from autograder.report.write import write_text
+from autograder.score import function_scores, total
 
 ROW_STATUSES = ("graded", "error", "rejected", "empty")
 
 
 @dataclass
 class Row:
-    """One student's line of the gradebook (students of a group submission get a row each)."""
+    """One student's line of the gradebook (students of a group submission get a row each).
+    `settle(course)` computes its final numbers once its late penalty and overrides are known."""
 
     student_id: str
     report: GradeReport
@@ -28,14 +32,24 @@ class Row:
     note: str = ""               # why it is an error, rejected or empty
     cached: bool = False         # reused from the cache rather than graded in this run
     group: str = ""              # the same for the members of one group submission
+    folder: str = ""             # the file-safe name of its reports folder
+    sid: str = ""
+    late: Late | None = None
+    overrides: list[Override] = field(default_factory=list)
+    similar: list[tuple[str, float]] = field(default_factory=list)  # (other student id, similarity)
+    final: Final | None = None
+
+    def settle(self, course: Course) -> Row:
+        self.final = final_scores(course, self.report.results, self.overrides, self.late)
+        return self
 
     @property
     def score(self) -> float:
-        return total(self.report.results)[0]
+        return self.final.total if self.final else total(self.report.results)[0]
 
     @property
     def max_score(self) -> float:
-        return total(self.report.results)[1]
+        return self.final.max_total if self.final else total(self.report.results)[1]
 
 
 def status_of(kind: str) -> str:
@@ -43,49 +57,70 @@ def status_of(kind: str) -> str:
     return kind if kind in ("error", "rejected", "empty") else "graded"
 
 
+TEXT_COLUMNS = ["student_id", "name", "email", "sid", "submission", "status", "submitted_at", "time_source"]
+TAIL_COLUMNS = ["points", "max_points", "bonus", "max_bonus", "days_late", "penalty_percent", "penalty_points",
+                "total", "max_total", "overrides", "similar_to", "note", "folder"]
+_TEXT_TAIL = {"overrides", "similar_to", "note", "folder"}
+
+
 def columns(course: Course) -> list[str]:
-    return (["student_id", "name", "email", "submission", "status"]
-            + [f.qualname for f in course.functions] + list(course.modules) + ["total", "max", "note"])
+    return TEXT_COLUMNS + [f.qualname for f in course.functions] + list(course.modules) + TAIL_COLUMNS
 
 
 def _number(value: float) -> str:
     return f"{value:g}"
 
 
+def part_points(course: Course, final: Final) -> dict[str, float]:
+    """part module -> its points after overrides, before the late penalty (the bonus counts in its part)."""
+    return {p.module: round(sum(final.functions.get(f.qualname, 0.0) for f in course.in_part(p)), 6)
+            for p in course.parts}
+
+
 def row_values(course: Course, row: Row) -> dict[str, str]:
-    values = {"student_id": row.student_id, "name": row.name, "email": row.email,
-              "submission": row.submission, "status": row.status}
-    for s in function_scores(course, row.report.results):
-        values[s.function.qualname] = _number(s.score)
-    for part, (score, _) in part_scores(course, row.report.results).items():
-        values[part] = _number(score)
-    score, max_score = total(row.report.results)
-    values.update(total=_number(score), max=_number(max_score), note=" ".join(row.note.split()))
+    """The row's cells as text (student-controlled ones not yet made spreadsheet-safe)."""
+    final = row.final or final_scores(course, row.report.results)
+    late = row.late
+    values = {"student_id": row.student_id, "name": row.name, "email": row.email, "sid": row.sid,
+              "submission": row.submission, "status": row.status,
+              "submitted_at": late.submitted.isoformat(" ", "seconds") if late else "",
+              "time_source": late.source if late else ""}
+    values.update({f: _number(v) for f, v in final.functions.items()})
+    values.update({p: _number(v) for p, v in part_points(course, final).items()})
+    values.update(points=_number(final.points), max_points=_number(final.max_points), bonus=_number(final.bonus),
+                  max_bonus=_number(final.max_bonus), days_late=f"{late.days:.2f}" if late else "",
+                  penalty_percent=_number(100 * late.penalty) if late else "",
+                  penalty_points=_number(final.penalty_points), total=_number(final.total),
+                  max_total=_number(final.max_total), overrides=" | ".join(final.changes),
+                  similar_to=", ".join(f"{other} ({100 * score:.0f}%)" for other, score in row.similar),
+                  note=one_line(row.note), folder=row.folder)
     return values
 
 
-def _spreadsheet_safe(text: str) -> str:
-    """Keep a student-controlled cell (a name, a message) from being read as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def csv_text(header: list[str], lines: list[list[str]]) -> str:
+    """CSV text of rows whose cells are already safe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(lines)
+    return buffer.getvalue()
 
 
-def write_gradebook(course: Course, rows: list[Row], path: Path) -> None:
-    """gradebook.csv: one row per student, sorted by student id; written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    numeric = {f.qualname for f in course.functions} | set(course.modules) | {"total", "max"}
-    with open(tmp, "w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fieldnames=columns(course))
-        writer.writeheader()
-        for row in sorted(rows, key=lambda r: r.student_id):
-            values = row_values(course, row)
-            writer.writerow({k: v if k in numeric else _spreadsheet_safe(v) for k, v in values.items()})
-    os.replace(tmp, path)
+def write_gradebook(course: Course, rows: list[Row], path: Path, *, bom: bool = False) -> None:
+    """gradebook.csv: one row per student, sorted by student id; student-controlled cells are
+    spreadsheet-safe; points out of the course's 100 with the bonus apart; written atomically."""
+    numeric = set(columns(course)) - set(TEXT_COLUMNS) - _TEXT_TAIL
+    header = columns(course)
+    lines = []
+    for row in sorted(rows, key=lambda r: (r.student_id, r.folder)):
+        values = row_values(course, row)
+        lines.append([values[k] if k in numeric else csv_cell(values[k]) for k in header])
+    write_text(path, csv_text(header, lines), bom=bom)
 
 
 def read_gradebook(path: Path) -> dict[str, dict[str, str]]:
     """student id -> its row, as strings (for tests and scripts)."""
-    with open(path, newline="", encoding="utf-8") as file:
+    with open(path, newline="", encoding="utf-8-sig") as file:
         return {r["student_id"]: r for r in csv.DictReader(file)}
 
 
@@ -144,23 +179,26 @@ class ClassSummary:
                 "stdev": lambda t: statistics.pstdev(t) if len(t) > 1 else 0.0}[name](self.totals)
 
 
-def _distinct_reports(rows: list[Row]) -> list[GradeReport]:
+def _distinct_rows(rows: list[Row]) -> list[Row]:
     """Each graded submission once, even when a group's members share it."""
-    seen, reports = set(), []
+    seen, distinct = set(), []
     for row in rows:
         key = row.group or id(row.report)
         if row.status == "graded" and key not in seen:
             seen.add(key)
-            reports.append(row.report)
-    return reports
+            distinct.append(row)
+    return distinct
 
 
 def class_summary(course: Course, rows: list[Row]) -> ClassSummary:
-    """Statistics over the submissions graded without error (not the empty, rejected or failed)."""
+    """Statistics over the submissions graded without error (not the empty, rejected or failed):
+    totals as graded in the end (late penalty and overrides applied); the item analysis (functions
+    and checks) as the checks found them."""
     statuses = {s: sum(r.status == s for r in rows) for s in ROW_STATUSES}
-    reports = _distinct_reports(rows)
+    graded = _distinct_rows(rows)
+    reports = [r.report for r in graded]
     max_score = max((r.max_score for r in rows), default=0.0)
-    summary = ClassSummary(len(rows), statuses, [total(r.results)[0] for r in reports], max_score)
+    summary = ClassSummary(len(rows), statuses, [r.score for r in graded], max_score)
 
     per_function: dict[str, list] = {}
     for report in reports:

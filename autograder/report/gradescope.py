@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from autograder.grade import GradeReport
 from autograder.registry import Course
+from autograder.report.write import write_text
 from autograder.score import function_scores, total
 
 OUTPUT_CAP = 4000  # characters of feedback per test: enough for a traceback, not a flood
@@ -35,10 +34,7 @@ def results_json(course: Course, report: GradeReport) -> dict[str, Any]:
             "output": output[:OUTPUT_CAP],
             "visibility": "visible" if r.visible else "after_published",
         })
-    score, max_score = total(report.results)
-    summary = [f"{s.function.qualname}: {s.score:g}/{s.max_score:g} ({s.summary})"
-               for s in function_scores(course, report.results) if s.max_score]
-    output = "\n".join(report.messages + [f"Total: {score:g}/{max_score:g}"] + summary)
+    output = "\n".join(report.messages + visible_summary(course, report))
     return {
         "score": round(sum(t["score"] for t in tests), 6),
         "execution_time": report.execution_time,
@@ -49,25 +45,29 @@ def results_json(course: Course, report: GradeReport) -> dict[str, Any]:
     }
 
 
+def visible_summary(course: Course, report: GradeReport) -> list[str]:
+    """The top-level output's lines, which students see at once: visible checks only (per function
+    too), and how many points hidden checks hold, shown once grades are published."""
+    visible = [r for r in report.results if r.visible]
+    hidden = round(sum(r.max_score for r in report.results if not r.visible), 6)
+    score, max_score = total(visible)
+    lines = [f"Visible checks: {score:g}/{max_score:g}"]
+    lines += [f"{s.function.qualname}: {s.score:g}/{s.max_score:g} ({s.summary})"
+              for s in function_scores(course, visible) if s.max_score]
+    if hidden:
+        lines.append(f"Hidden checks ({hidden:g} points) appear after the grades are published.")
+    return lines
+
+
 def schema() -> dict[str, Any]:
     return json.loads(resources.files("autograder.report").joinpath("results.schema.json").read_text())
 
 
 def write_json_atomic(data: dict[str, Any], path: Path) -> None:
     """Write JSON so that a reader never sees half a file. The temporary file gets a random name
-    (O_EXCL), so nothing planted in the folder can redirect the write."""
+    (O_EXCL | O_NOFOLLOW), so nothing planted in the folder can redirect the write."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as file:
-            json.dump(data, file, indent=2, allow_nan=False)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, json.dumps(data, indent=2, allow_nan=False), durable=True)
 
 
 def write_results(course: Course, report: GradeReport, path: Path) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""The readable terminal report: a table per function, then every failed check's feedback."""
+"""The readable terminal report: a table per function, then every failed check's feedback.
+
+Everything a student controls (the submission's name, notes on what was found, feedback with
+exception text, printed output) is printed through the sanitiser, so no escape sequence reaches
+the terminal and no [markup] in it is obeyed.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,12 @@ from rich.table import Table
 
 from autograder.grade import GradeReport
 from autograder.registry import Course
+from autograder.report.sanitize import plain, terminal
 from autograder.score import STATUSES, function_scores, part_scores, total
 
 
 def function_table(course: Course, report: GradeReport, title: str | None = None) -> Table:
-    table = Table(title=title or f"Autograder report: {report.submission}", title_justify="left")
+    table = Table(title=title or f"Autograder report: {terminal(report.submission)}", title_justify="left")
     table.add_column("function", no_wrap=True)
     table.add_column("score", justify="right")
     for status in STATUSES:
@@ -43,15 +49,15 @@ def wide_console() -> Console:
 def print_report(course: Course, report: GradeReport, console: Console | None = None) -> None:
     console = console or wide_console()
     for message in report.messages:
-        console.print(f"[bold]note:[/] {message}", markup=True, highlight=False)
+        console.print(f"[bold]note:[/] {terminal(message)}", highlight=False)
     console.print(function_table(course, report))
     failed = [r for r in report.results if r.status != "passed"]
     if failed:
         console.rule("feedback on the checks that did not pass")
     for r in failed:
-        console.print(f"[bold red]✗ {r.name}[/] [dim]({r.status}, 0/{r.max_score:g})[/]", highlight=False)
-        console.print(r.feedback, markup=False, highlight=False)
+        console.print(f"[bold red]✗ {terminal(r.name)}[/] [dim]({r.status}, 0/{r.max_score:g})[/]", highlight=False)
+        console.print(plain(r.feedback), markup=False, highlight=False)
         console.print()
     for module, text in report.output.items():  # behind a margin: it can never pass for a report line
-        console.rule(f"what the student's code printed ({module}.py), capped")
-        console.print("\n".join(f"  | {line}" for line in text.splitlines()), markup=False, highlight=False)
+        console.rule(f"what the student's code printed ({terminal(module)}.py), capped")
+        console.print("\n".join(f"  | {line}" for line in plain(text).splitlines()), markup=False, highlight=False)
