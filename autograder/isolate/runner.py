@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from autograder.check import Call
 from autograder.isolate import protocol
@@ -103,43 +103,57 @@ class Session:
     def import_part(self, module: str) -> bool:
         """Import `module` in the child; False when the child died doing it."""
         self.child.step({"import": module}, self.sandbox.limits.timeout_s, IMPORT_LIMIT)
-        importing: list[str] = []
-        printed = []
-        while True:
-            event = self.child.next_event()
-            if event.kind == "output":
-                printed.append(printed_text(event))
-                continue
-            if event.kind == "ended":
-                printed.append(printed_text(event))
+        importing: list[str] = []  # the part modules being imported, innermost last
+        printed: list[str] = []
+        for message in self.replies(("note", "status"), self.stand_ins_for(None), printed):
+            self.keep_printed(module, printed)
+            if isinstance(message, Event):  # it died (or hung) importing: the innermost is the culprit
                 culprit = importing[-1] if importing else module
-                self.plan.broken[culprit] = ended_failure(event, f"importing {culprit}.py", self.sandbox)
-                self.keep_printed(module, printed)
-                self.child = None
+                self.plan.broken[culprit] = ended_failure(message, f"importing {culprit}.py", self.sandbox)
                 return False
-            message = self.decode(event, ("note", "status", "callee"))
-            if message is not None and "callee" in message:  # module-level code calling a stand-in
-                self.answer(message, self.stand_ins_for(None))
-                continue
             if message is None:
                 self.plan.broken[module] = Failure(FailureKind.PROTOCOL, "importing it sent a malformed message")
-                self.keep_printed(module, printed)
-                self.stop()
                 return False
             if "note" in message:
-                if message["note"] == "importing":
-                    importing.append(message["module"])
-                elif message["module"] in importing:
-                    importing.remove(message["module"])
+                note = message["module"]
+                importing.append(note) if message["note"] == "importing" else importing.remove(note) \
+                    if note in importing else None
                 continue
-            if message["status"] != "ok":
-                self.plan.broken[module] = Failure(FailureKind(message["status"]), message["message"])
-            for name in message.get("filled", []):  # bound at import yet not a function
-                function = self.course.by_name.get(name)
-                if function is not None and function.module == module and function not in self.plan.failed:
-                    self.plan.missing.setdefault(function, f"not attempted: {module}.py defines no function {name}")
-            self.keep_printed(module, printed)
+            self.imported(module, message)
             return True
+        raise AssertionError("replies() ends with the child")
+
+    def imported(self, module: str, message: dict) -> None:
+        if message["status"] != "ok":
+            self.plan.broken[module] = Failure(FailureKind(message["status"]), message["message"])
+        for name in message.get("filled", []):  # bound at import yet not a function
+            function = self.course.by_name.get(name)
+            if function is not None and function.module == module and function not in self.plan.failed:
+                self.plan.missing.setdefault(function, f"not attempted: {module}.py defines no function {name}")
+
+    def replies(self, kinds: Sequence[str], allowed: set[str], printed: list[str]) -> Iterator[dict | Event | None]:
+        """The child's messages of `kinds` in this step; the stand-ins' questions it asks on the
+        way are answered (for `allowed` functions) and what it prints goes to `printed`. Yields
+        None for a malformed message (the child is stopped) and the Event when the child ended
+        (then it is gone); both end the step."""
+        while True:
+            event = self.child.next_event()
+            if event.kind != "message":
+                printed.append(printed_text(event))
+                if event.kind == "ended":
+                    self.child = None
+                    yield event
+                    return
+                continue
+            message = self.decode(event, (*kinds, "callee"))
+            if message is None:
+                self.stop()
+                yield None
+                return
+            if "callee" in message:
+                self.answer(message, allowed)
+            else:
+                yield message
 
     def keep_printed(self, module: str, printed: list[str]) -> None:
         text = "".join(printed)
@@ -169,37 +183,26 @@ class Session:
         return self.await_answer(function)
 
     def await_answer(self, function: GradedFunction) -> Observed:
-        printed = []
-        allowed = self.stand_ins_for(function)
-        while True:
-            event = self.child.next_event()
-            if event.kind == "output":
-                printed.append(printed_text(event))
-                continue
-            if event.kind == "ended":
-                printed.append(printed_text(event))
-                self.child = None
-                if event.outcome == "timeout":
+        printed: list[str] = []
+        for message in self.replies(("value", "error", "note"), self.stand_ins_for(function), printed):
+            text = protocol.capped("".join(printed))
+            if isinstance(message, Event):
+                if message.outcome == "timeout":
                     self.timeouts[function] = self.timeouts.get(function, 0) + 1
-                failure = ended_failure(event, f"{function.name} was called and", self.sandbox)
-                return Observed(failure=failure, printed=protocol.capped("".join(printed)))
-            message = self.decode(event, ("value", "error", "callee", "note"))
+                return Observed(failure=ended_failure(message, f"{function.name} was called and", self.sandbox),
+                                printed=text)
             if message is None:
-                self.stop()
                 return Observed(failure=Failure(FailureKind.PROTOCOL, "the call sent a malformed message "
-                                                "to the grader"), printed=protocol.capped("".join(printed)))
-            if "callee" in message:
-                self.answer(message, allowed)
-                continue
+                                                "to the grader"), printed=text)
             if "note" in message:
                 continue
-            text = protocol.capped("".join(printed))
             if "error" in message:
                 failure = self.failure_of(message)
                 if failure.kind in _POISONED:
                     self.stop()  # what it left behind (processes, memory) must not cost the next call
                 return Observed(failure=failure, printed=text)
             return Observed(value=message["value"], printed=text)
+        raise AssertionError("replies() ends with the child")
 
     def stand_ins_for(self, function: GradedFunction | None) -> set[str]:
         """The graded functions whose stand-ins the grader answers for while `function` runs (None:
