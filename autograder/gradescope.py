@@ -38,12 +38,13 @@ from typing import Any
 
 from autograder.isolate import sandbox
 from autograder.isolate.sandbox import Limits, Sandbox
-from autograder.registry import Course, GradedFunction, load_course
+from autograder.registry import Course, load_course
 from autograder.report.gradescope import write_json_atomic
 
 DEFAULT_ROOT = Path("/autograder")
 USERS = ("student", "nobody")  # the first that exists runs student code when we are root
 
+SELF_TEST_ERROR = "raised on purpose by the autograder's self-test"
 FAILURE_OUTPUT = ("The autograder failed to grade this submission (this is not a verdict on your "
                   "code: nothing was graded). Please contact the course staff.")
 
@@ -129,16 +130,13 @@ def self_test(limits: Limits = Limits()) -> int:
     return 1 if problems else 0
 
 
-SELF_TEST_ERROR = "raised on purpose by the autograder's self-test"
-
-
 def write_raising_submission(folder: Path, course: Course) -> None:
     """One module per part, each graded function raising SELF_TEST_ERROR whatever its arguments."""
     folder.mkdir(parents=True)
     for module in course.modules:
-        functions: list[GradedFunction] = [f for f in course.functions if f.module == module]
         (folder / f"{module}.py").write_text("".join(
-            f"def {f.name}(*args, **kwargs):\n    raise RuntimeError({SELF_TEST_ERROR!r})\n\n\n" for f in functions))
+            f"def {f.name}(*args, **kwargs):\n    raise RuntimeError({SELF_TEST_ERROR!r})\n\n\n"
+            for f in course.functions if f.module == module))
 
 
 def self_test_problems(data: dict[str, Any], course: Course) -> list[str]:

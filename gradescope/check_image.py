@@ -50,6 +50,7 @@ SUITES = {  # suite: (archive, packages, components)
     "jammy": (UBUNTU, WITHOUT_VENV, "main,universe"), "noble": (UBUNTU, WITHOUT_VENV, "main,universe"),
 }
 UBUNTU_KEYRING = Path("/usr/share/keyrings/ubuntu-archive-keyring.gpg")
+SCRIPTS = Path("/usr/share/debootstrap/scripts")
 CACHE = Path("/var/cache/nlm-gradescope-check")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 HOSTILE_WORDS = ("HACKED", "HAUNTED")
@@ -205,7 +206,8 @@ def bootstrap(rootfs: Path, suite: str, mirror: str | None) -> float:
     rootfs.parent.mkdir(parents=True, exist_ok=True)
     (CACHE / suite).mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    subprocess.run(["debootstrap", "--variant=minbase", *options, suite, str(rootfs), mirror or archive],
+    script = SCRIPTS / suite if (SCRIPTS / suite).exists() else SCRIPTS / "gutsy"  # Ubuntu's, newer than debootstrap
+    subprocess.run(["debootstrap", "--variant=minbase", *options, suite, str(rootfs), mirror or archive, str(script)],
                    check=True, stdout=subprocess.DEVNULL)
     return time.monotonic() - start
 
