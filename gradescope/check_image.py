@@ -195,8 +195,6 @@ def bootstrap(rootfs: Path, suite: str, mirror: str | None) -> float:
     """A new minimal root file system of `suite` (SUITES) with python3 and pip; its seconds."""
     if os.geteuid() != 0 or not shutil.which("debootstrap"):
         raise SystemExit("gradescope-check: needs root and debootstrap (apt-get install debootstrap)")
-    if suite not in SUITES:
-        raise SystemExit(f"gradescope-check: unknown suite {suite} (known: {', '.join(SUITES)})")
     archive, packages, components = SUITES[suite]
     options = [f"--include={packages}", f"--components={components}", f"--cache-dir={CACHE / suite}"]
     if archive == UBUNTU and not UBUNTU_KEYRING.is_file():  # Debian has no package of Ubuntu's keys
