@@ -10,14 +10,14 @@ REPORTS     ?= reports
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 STAMP       := $(VENV)/.installed
 
-.PHONY: install test test-browser grade stubs notebook release gradescope bench clean
+.PHONY: install test test-browser grade stubs notebook release gradescope gradescope-lock gradescope-check bench clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e ".[instructor]"
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -45,6 +45,20 @@ notebook: $(STAMP)
 # The Gradescope autograder zip (setup.sh, run_autograder, requirements.txt, the autograder package).
 gradescope: $(STAMP)
 	TORCH_SPEC="$(TORCH_SPEC)" $(PY) -m autograder bundle --out dist/gradescope-autograder.zip
+
+# Re-resolve gradescope/requirements.lock (what the bundle installs besides torch) from PyPI on the
+# oldest supported Python, after changing pyproject.toml's dependencies.
+PYTHON_OLDEST ?= python3.10
+gradescope-lock: $(STAMP)
+	$(PY) -m autograder.build.lock $(PYTHON_OLDEST)
+
+# Opt-in, not in CI (root, debootstrap, the network to Debian's archive and PyPI; a few minutes):
+# the bundle in a fresh Debian image, set up and run as Gradescope does (gradescope/check_image.py).
+# TORCH_WHEEL: a torch wheel for the image's Python (default: the one in pip's find-links).
+CHECK_SUITE ?= bookworm
+TORCH_WHEEL ?=
+gradescope-check: gradescope
+	$(PY) gradescope/check_image.py dist/gradescope-autograder.zip --suite $(CHECK_SUITE) $(if $(TORCH_WHEEL),--torch-wheel $(TORCH_WHEEL))
 
 # The student release: dist/student-release/ (stubs, notebook, README, visible checks as a pytest
 # plugin; never solutions/ or hidden checks) and dist/student-release.zip.

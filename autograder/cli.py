@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     gradescope.add_argument("--root", type=Path, default=Path("/autograder"))
     gradescope.add_argument("--show-stdout", action="store_true", default=None,
                             help="let students see this command's output (AUTOGRADER_SHOW_STDOUT=1)")
+    gradescope.add_argument("--self-test", action="store_true",
+                            help="grade a submission whose every function raises, in a temporary root; "
+                            "exit 1 unless every check ran (setup.sh's last step)")
     _add_limits(gradescope)
     gradescope.set_defaults(run=_gradescope)
 
@@ -169,8 +172,10 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def _gradescope(args: argparse.Namespace) -> int:
-    from autograder.gradescope import main
+    from autograder.gradescope import main, self_test
 
+    if args.self_test:
+        return self_test(_limits(args))
     return main(args.root, show_stdout=args.show_stdout, limits=_limits(args), own_process=True)
 
 

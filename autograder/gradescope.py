@@ -15,6 +15,10 @@ After grading, every process of that account is killed (scan /proc, SIGKILL, unt
 and only then is results.json written, atomically, by root. Not run as root, the same code runs
 without the privilege drop (the sandbox's subreaper still kills what student code leaves behind).
 
+`--self-test` (setup.sh's last step) grades, the same way, a submission whose every graded
+function raises, and fails unless each check called it in the child: the image build fails then,
+not every submission later.
+
 The student code's stdout is never shown; the stdout of this command goes to Gradescope's
 "stdout" box, hidden from students (`stdout_visibility`) unless --show-stdout or
 AUTOGRADER_SHOW_STDOUT=1 makes it visible.
@@ -26,6 +30,7 @@ import json
 import os
 import pwd
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -39,6 +44,7 @@ from autograder.report.gradescope import write_json_atomic
 DEFAULT_ROOT = Path("/autograder")
 USERS = ("student", "nobody")  # the first that exists runs student code when we are root
 
+SELF_TEST_ERROR = "raised on purpose by the autograder's self-test"
 FAILURE_OUTPUT = ("The autograder failed to grade this submission (this is not a verdict on your "
                   "code: nothing was graded). Please contact the course staff.")
 
@@ -106,6 +112,48 @@ def grade_to_results(course: Course, root: Path, account: pwd.struct_passwd | No
     for message in report.messages:
         print(f"autograder: {message}")
     return results_json(course, report)
+
+
+def self_test(limits: Limits = Limits()) -> int:
+    """Grade a submission whose every graded function raises SELF_TEST_ERROR, as main() would
+    (privilege drop included) but catching nothing; 0 when every check reported that error from
+    the child, else 1 with the reasons."""
+    course = load_course()
+    account = unprivileged_account()
+    with tempfile.TemporaryDirectory(prefix="autograder-self-test-") as tmp:
+        root = Path(tmp)
+        root.chmod(0o755)  # as /autograder: the unprivileged account reads the submission
+        write_raising_submission(root / "submission", course)
+        data = grade_to_results(course, root, account, limits)
+    if account is not None and not sandbox.kill_user_processes(account.pw_uid):
+        raise RuntimeError(f"processes of {account.pw_name} survive SIGKILL")
+    problems = self_test_problems(data, course)
+    for problem in problems:
+        print(f"autograder self-test: {problem}")
+    print(f"autograder self-test: {'FAILED' if problems else 'passed'} ({len(data['tests'])} checks graded)")
+    return 1 if problems else 0
+
+
+def write_raising_submission(folder: Path, course: Course) -> None:
+    """One module per part, each graded function raising SELF_TEST_ERROR whatever its arguments."""
+    folder.mkdir(parents=True)
+    for module in course.modules:
+        (folder / f"{module}.py").write_text("".join(
+            f"def {f.name}(*args, **kwargs):\n    raise RuntimeError({SELF_TEST_ERROR!r})\n\n\n"
+            for f in course.functions if f.module == module))
+
+
+def self_test_problems(data: dict[str, Any], course: Course) -> list[str]:
+    """What is wrong with the self-test's results: invalid, a check missing, one that did not run."""
+    from autograder.check import load_checks
+
+    problems = [] if valid(data) else ["the results do not match Gradescope's schema"]
+    expected = len(load_checks(course))
+    if len(data["tests"]) != expected:
+        problems.append(f"{len(data['tests'])} checks reported, {expected} expected")
+    problems += [f"{test['name']}: did not report the function's error: {test['output'][:300]!r}"
+                 for test in data["tests"] if test["score"] != 0 or SELF_TEST_ERROR not in test["output"]]
+    return problems
 
 
 def unprivileged_account() -> pwd.struct_passwd | None:

@@ -25,6 +25,7 @@ import jsonschema
 import pytest
 
 from autograder.build.bundle import build_gradescope_zip, makefile_torch_spec
+from autograder.build.lock import name_of, pyproject, read_lock, supported_pythons
 from autograder.check import load_checks
 from autograder.course import COURSE
 from autograder.report.gradescope import schema
@@ -91,26 +92,55 @@ def test_zip_layout(bundle):
                     assert f.read_bytes() not in shipped, f"{f} is in the zip"
 
 
-def test_requirements_are_pinned_and_setup_installs_cpu_torch(bundle):
+def test_requirements_are_torch_then_the_lock_and_nothing_instructor_only(bundle):
     path, _ = bundle
     with zipfile.ZipFile(path) as archive:
         requirements = archive.read("requirements.txt").decode()
+    pins = [line for line in requirements.splitlines() if line and not line.startswith("#")]
+    assert pins[0] == makefile_torch_spec()
+    assert pins[1:] == [f"{name}=={version}" for name, version in read_lock().items()]
+    names = {name_of(pin) for pin in pins}
+    assert {name_of(r) for r in pyproject()["dependencies"]} <= names  # what grading needs, torch first
+    instructor_only = {name_of(r) for r in pyproject()["optional-dependencies"]["instructor"]}
+    assert instructor_only and not names & instructor_only
+
+
+def test_a_lock_from_other_dependencies_is_refused(tmp_path):
+    lock = tmp_path / "requirements.lock"
+    lock.write_text("# from: numpy>=1.24\nnumpy==2.2.6\n")
+    with pytest.raises(RuntimeError, match="make gradescope-lock"):
+        read_lock(lock)
+
+
+def test_setup_installs_cpu_torch_first_in_its_own_environment(bundle):
+    path, _ = bundle
+    with zipfile.ZipFile(path) as archive:
         setup = archive.read("setup.sh").decode()
         run = archive.read("run_autograder").decode()
-    pins = [line for line in requirements.splitlines() if line and not line.startswith("#")]
-    torch_spec = makefile_torch_spec()
-    assert pins[0] == torch_spec
-    assert all("==" in pin for pin in pins), pins
-    names = {pin.split("==")[0].lower() for pin in pins}
-    assert {"numpy", "nbformat", "jsonschema"} <= names
-    assert not names & {"pytest", "pytest-timeout", "nlm-autograder"}
-    torch_install = "pip3 install \"$TORCH_SPEC\" --index-url https://download.pytorch.org/whl/cpu"
-    assert torch_install in setup and f'TORCH_SPEC="{torch_spec}"' in setup
-    assert setup.index(torch_install) < setup.index("pip3 install -r")
+    torch_spec, pythons = makefile_torch_spec(), supported_pythons()
+    assert f'TORCH_SPEC="{torch_spec}"' in setup and "TORCH_CPU_INDEX=https://download.pytorch.org/whl/cpu" in setup
+    cpu, fallback = '"$TORCH_SPEC" --index-url "$TORCH_CPU_INDEX"', 'pip install "$TORCH_SPEC"\n'
+    assert cpu in setup and fallback in setup and "could not be reached" in setup
+    assert setup.index(cpu) < setup.index(fallback)
+    assert setup.index("install_torch\n") < setup.index('-r "$SOURCE/requirements.txt"')
+    assert f"PYTHON_MIN={pythons[0]} PYTHON_MAX={pythons[-1]}" in setup
+    venv = re.search(r"^VENV=(\S+)$", setup, re.M).group(1)
+    assert f"PYTHON={venv}/bin/python3" in run  # run_autograder grades with setup.sh's environment
     assert "useradd --no-create-home" in setup and "chmod 0700" in setup
+    assert setup.rstrip().splitlines()[-2].endswith("-m autograder gradescope --self-test")
     assert not re.search(r"@[A-Z_]+@", setup)  # every template placeholder filled
     for script in (setup, run):
         subprocess.run(["bash", "-n"], input=script, text=True, check=True)
+
+
+def test_pyproject_setup_and_readme_name_the_same_pythons():
+    pythons = supported_pythons()
+    assert pyproject()["requires-python"] == f">={pythons[0]}"
+    minors = [int(v.split(".")[1]) for v in pythons]
+    assert minors == list(range(minors[0], minors[0] + len(minors)))  # none skipped between
+    readme = (ROOT / "README.md").read_text()
+    gradescope = readme[readme.index("## Gradescope"):].split("\n## ")[0]
+    assert f"Python {pythons[0]} to {pythons[-1]}" in gradescope
 
 
 # ------------------------------------------------------------- run_autograder in a fake /autograder
@@ -456,6 +486,48 @@ def test_without_root_the_same_code_grades_without_the_drop(tmp_path, monkeypatc
     assert results["score"] == pytest.approx(total_points("losses."))
     assert results["stdout_visibility"] == "hidden" and not results["output"].startswith("Graded for")
     assert "no privilege drop" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ setup.sh's self-test
+
+
+def self_test(root: Path, **env: str) -> subprocess.CompletedProcess:
+    """`python -m autograder gradescope --self-test` in the unpacked bundle, as setup.sh runs it."""
+    return subprocess.run([sys.executable, "-m", "autograder", "gradescope", "--self-test"], cwd=root / "source",
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+
+
+@pytest.mark.slow
+def test_the_self_test_passes_on_the_bundle_and_fails_on_a_broken_one(bundle):
+    root = make_root(bundle[0], {})
+    try:
+        done = self_test(root)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"self-test: passed ({len(load_checks(COURSE))} checks graded)" in done.stdout
+        grade = root / "source" / "autograder" / "grade.py"  # as if the image lacked a package
+        grade.write_text(grade.read_text() + "\nimport a_package_the_image_lacks\n")
+        broken = self_test(root)
+        assert broken.returncode != 0 and "a_package_the_image_lacks" in broken.stdout + broken.stderr
+        assert "self-test: passed" not in broken.stdout
+    finally:
+        shutil.rmtree(root)
+
+
+@pytest.mark.slow
+def test_the_self_test_fails_when_the_checks_do_not_run_the_code(monkeypatch, capsys):
+    """Functions that return instead of raising: every check is graded, none reports the error."""
+    from autograder import gradescope
+
+    def returning_submission(folder: Path, course) -> None:
+        folder.mkdir(parents=True)
+        for module in course.modules:
+            (folder / f"{module}.py").write_text("".join(
+                f"def {f.name}(*args, **kwargs):\n    return None\n\n" for f in course.functions if f.module == module))
+
+    monkeypatch.setattr(gradescope, "write_raising_submission", returning_submission)
+    assert gradescope.self_test() == 1
+    printed = capsys.readouterr().out
+    assert "did not report the function's error" in printed and "self-test: FAILED" in printed
 
 
 def test_student_names_come_from_the_metadata(tmp_path):
