@@ -164,7 +164,9 @@ def test_the_requirements_install_and_pin_everything(installs, version):
 @pytest.mark.parametrize("version", PYTHONS)
 def test_the_bundle_imports_and_loads_a_notebook(installs, version):
     done = ready(installs, version)
-    assert {"autograder", "nbformat", "jsonschema", "numpy"} <= done.printed("LOADED")
+    # The notebook was read (nbformat) in the loader's bounded child, with the same interpreter:
+    # the probe asserts its parts loaded; here, what the grader process itself imported.
+    assert {"autograder", "jsonschema", "numpy"} <= done.printed("LOADED")
     assert INSTRUCTOR_MODULES and not done.printed("LOADED") & INSTRUCTOR_MODULES
 
 

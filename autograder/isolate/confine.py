@@ -199,7 +199,8 @@ def _build_view(view: View) -> None:
     owner = view.ids or (INNER_UID, INNER_GID)
     mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV,
           f"size={view.scratch_bytes},mode=0700,uid={owner[0]},gid={owner[1]}")
-    os.symlink(SCRATCH.lstrip("/"), root + "/tmp")
+    if not os.path.lexists(root + "/tmp"):  # else a readable path lives under /tmp (a venv there)
+        os.symlink(SCRATCH.lstrip("/"), root + "/tmp")
     _build_dev(root)
     os.mkdir(root + "/proc")
     mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
