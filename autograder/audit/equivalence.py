@@ -67,9 +67,9 @@ class Equivalence:
         observed = self.observe(folder, functions)
         for function in functions:
             for call, mine, theirs in zip(self.calls_of(function), observed[function], self.original[function]):
-                if not agree(mine, theirs):
-                    return f"{function.name}({', '.join(show(a) for a in call.args)}): {outcome(mine)}, " \
-                           f"the solutions {outcome(theirs)}"
+                told = divergence(mine, theirs)
+                if told:
+                    return f"{function.name}({', '.join(show(a) for a in call.args)}): {told}"
         return None
 
     def observe(self, folder: Path, functions: Sequence[GradedFunction]) -> dict[GradedFunction, list[Observed]]:
@@ -81,10 +81,27 @@ class Equivalence:
             return Session(self.sandbox, plan).run([(f, self.calls_of(f)) for f in functions])
 
 
+def divergence(mine: Observed, theirs: Observed) -> str | None:
+    """None when two calls agree; else what each did, at the first entry where they part."""
+    if mine.failure or theirs.failure:
+        if mine.failure and theirs.failure and mine.failure.kind is theirs.failure.kind:
+            return None
+        return f"it {outcome(mine)}; the solutions {outcome(theirs)}"
+    return parting(mine.value, theirs.value, "")
+
+
+def parting(first: Any, second: Any, where: str) -> str | None:
+    if isinstance(first, dict) and isinstance(second, dict) and first.keys() == second.keys():
+        return next(filter(None, (parting(first[k], second[k], f"{where}[{k!r}]") for k in first)), None)
+    if isinstance(first, (list, tuple)) and isinstance(second, (list, tuple)) and len(first) == len(second):
+        return next(filter(None, (parting(a, b, f"{where}[{i}]") for i, (a, b) in enumerate(zip(first, second)))), None)
+    if same(first, second):
+        return None
+    return f"{'the result' + where if where else 'it'} gives {summary(first)}; the solutions' {summary(second)}"
+
+
 def outcome(seen: Observed) -> str:
-    if seen.failure is not None:
-        return f"it {seen.failure.kind.status}"
-    return f"it gives {summary(seen.value)}"
+    return seen.failure.kind.status if seen.failure else f"gives {summary(seen.value)}"
 
 
 def summary(value: Any) -> str:
@@ -93,12 +110,6 @@ def summary(value: Any) -> str:
         return show(numerics.as_float64(value))
     except numerics.NotNumeric:
         return numerics.describe(value)
-
-
-def agree(first: Observed, second: Observed) -> bool:
-    if first.failure or second.failure:
-        return bool(first.failure and second.failure and first.failure.kind is second.failure.kind)
-    return same(first.value, second.value)
 
 
 def same(first: Any, second: Any) -> bool:

@@ -91,6 +91,13 @@ def comparison(node: ast.AST, context: Context) -> Iterator[ast.AST]:
 
 # ---------------------------------------------------------------- constants
 
+# Survivors argued equivalent (they stay in the kill rate, and `make audit` lists them):
+# - init_rnn_params, `rng.uniform(-0.1, 0.1, ...)` for E -> `(-0.2, 0.1)` and `(-0.1, 0.2)`. SPEC
+#   asks of the initial parameters only: these shapes, float64, finite, |entry| <= 1, random weight
+#   matrices, the same for one seed and different for another. Both ranges meet every one of these
+#   on every input, so they are correct solutions that merely draw other values than solutions/:
+#   a check that failed them would fail a correct student. (The bound `2 / sqrt(H)` is not: it
+#   exceeds 1 for H < 4, and the check of values in [-1, 1] runs H = 2 to kill it.)
 def constant(node: ast.AST, context: Context) -> Iterator[ast.AST]:
     """A numeric literal changed: 0 <-> 1, ±1, doubled; a factor 0.5 dropped (`0.5 * x` -> `x`)."""
     value = _number(node)
@@ -184,6 +191,9 @@ _STRUCTURAL = {"range", "len", "enumerate", "zip", "isinstance", "print", "dict"
                "sorted", "getattr", "hasattr", "super", "type", "iter", "next"}
 
 
+# Survivor argued equivalent: init_rnn_params, `bound = 1.0 / np.sqrt(hidden_dim)` -> `1.0 / hidden_dim`.
+# The bound stays within 1 for every H >= 1 and the values stay random and seeded: the contract
+# (see `constant` above) holds, so this is a correct solution with other values, not a bug.
 def call(node: ast.AST, context: Context) -> Iterator[ast.AST]:
     """A call replaced by its (first) argument: `np.exp(z)` -> `z`, `float(x)` -> `x`."""
     if (isinstance(node, ast.Call) and node.args and not isinstance(node.args[0], ast.Starred)
