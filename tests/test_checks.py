@@ -88,8 +88,11 @@ def test_a_side_property_earns_nothing_when_the_function_does_not_do_its_job(san
     constant = Mutant("rnn.init_rnn_params", "constant", (
         ("return rng.uniform(-bound, bound, size=shape)", "return np.full(shape, 0.1)"),
         ("rng.uniform(-0.1, 0.1, size=(vocab_size, embed_dim))", "np.full((vocab_size, embed_dim), 0.1)")))
-    for i, mutant in enumerate((idle, constant)):
-        mine = [c for c in load_checks(COURSE) if c.function.qualname == mutant.function]
+    for i, (mutant, side, count) in enumerate(((idle, ("leaves grads unchanged",), 1),
+                                               (constant, ("seed", "float64"), 3))):
+        mine = [c for c in load_checks(COURSE) if c.function.qualname == mutant.function
+                and any(word in c.what for word in side)]
+        assert len(mine) == count  # the grads check; both seed checks and the dtype check
         report = grade(mutant.write(tmp_path / str(i)), COURSE, sandbox=sandbox, checks=mine)
         assert {r.name: r.score for r in report.results} == {c.name: 0.0 for c in mine}
     side = next(r for r in report.results if "float64" in r.name)
