@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,10 +104,7 @@ def audit(course: Course, solutions: Path, out: Path, options: AuditOptions = Au
                          f"{', '.join(control.failed)}): fix them or the checks first")
     say(f"audit: graded {graded} (the rest from the cache) in {time.monotonic() - start:.0f} s")
     outcomes = [outcome_of(m, results[m.id]) for m in mutants]
-    survivors = [o for o in outcomes if o.status == "survived"]
-    if survivors:
-        say(f"audit: running {len(survivors)} full-marks mutant(s) beside the solutions on random inputs")
-        classify(course, solutions, out, survivors, options)
+    classify(course, solutions, out, [o for o in outcomes if o.status == "survived"], options, say)
     return AuditResult(outcomes, round(time.monotonic() - start, 1), graded)
 
 
@@ -139,28 +138,38 @@ def outcome_of(mutant: Mutant | None, results: dict) -> Outcome:
                    sum(t["max_score"] for t in tests), failed, mine)
 
 
-def classify(course: Course, solutions: Path, out: Path, survivors: list[Outcome], options: AuditOptions) -> None:
+def classify(course: Course, solutions: Path, out: Path, survivors: list[Outcome], options: AuditOptions,
+             say: Any = print) -> None:
     """Mark each full-marks mutant equivalent or survived, from the cache where nothing changed."""
-    from autograder.audit.equivalence import Equivalence
-    from autograder.grade import preload
-    from autograder.isolate.sandbox import Limits, Sandbox
-
     cache_path = out / EQUIVALENCE_CACHE
     cache = {} if options.force or not cache_path.is_file() else json.loads(cache_path.read_text(encoding="utf-8"))
     version = _version(solutions, options.samples)
     keys = {o.mutant.id: hashlib.sha256((version + o.mutant.source).encode()).hexdigest() for o in survivors}
     fresh = [o for o in survivors if keys[o.mutant.id] not in cache]
     if fresh:
-        with Sandbox(Limits(timeout_s=options.timeout_s), preload=preload(course)) as sandbox:
-            equivalence = Equivalence(course, sandbox, solutions, options.samples)
-            for o in fresh:
-                function = course.function(o.mutant.function)
-                cache[keys[o.mutant.id]] = equivalence.difference(out / "mutants" / o.mutant.id,
-                                                                  runs_of(course, solutions, function)) or ""
+        say(f"audit: running {len(fresh)} full-marks mutant(s) beside the solutions on random inputs")
+        jobs = min(len(fresh), options.jobs or len(os.sched_getaffinity(0)))
+        with ThreadPoolExecutor(jobs) as pool:  # a sandbox each: the children run on every core
+            for found in pool.map(lambda i: tell_apart(course, solutions, out, fresh[i::jobs], options), range(jobs)):
+                cache.update({keys[mutant_id]: told for mutant_id, told in found.items()})
     for o in survivors:
         o.differs = cache[keys[o.mutant.id]]
         o.status = "survived" if o.differs else "equivalent"
     cache_path.write_text(json.dumps({k: cache[k] for k in keys.values()}, indent=1), encoding="utf-8")
+
+
+def tell_apart(course: Course, solutions: Path, out: Path, outcomes: list[Outcome], options: AuditOptions
+               ) -> dict[str, str]:
+    """mutant id -> the input that tells it from the solutions ("" when none does), in one sandbox."""
+    from autograder.audit.equivalence import Equivalence
+    from autograder.grade import preload
+    from autograder.isolate.sandbox import Limits, Sandbox
+
+    with Sandbox(Limits(timeout_s=options.timeout_s), preload=preload(course)) as sandbox:
+        equivalence = Equivalence(course, sandbox, solutions, options.samples)
+        return {o.mutant.id: equivalence.difference(out / "mutants" / o.mutant.id,
+                                                    runs_of(course, solutions, course.function(o.mutant.function))) or ""
+                for o in outcomes}
 
 
 def _version(solutions: Path, samples: int) -> str:
