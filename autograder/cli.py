@@ -157,14 +157,18 @@ def _gradescope(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     from autograder.audit.report import print_audit, write_html, write_json
-    from autograder.audit.run import AuditOptions, audit
+    from autograder.audit.run import AuditError, AuditOptions, audit
     from autograder.report.terminal import wide_console
 
     console = wide_console()
     options = AuditOptions(jobs=args.jobs, samples=args.samples, timeout_s=args.timeout, force=args.force,
                            operators=tuple(o for o in args.operators.split(",") if o),
                            per_operator=args.per_operator)
-    result = audit(_course(), args.solutions, args.out, options, console)
+    try:
+        result = audit(_course(), args.solutions, args.out, options, console)
+    except AuditError as error:
+        console.print(f"[red]audit:[/] {error}", highlight=False)
+        return 2
     print_audit(result, console)
     write_html(result, args.out / "audit.html")
     console.print(f"wrote {args.out / 'audit.html'}", highlight=False)

@@ -14,6 +14,7 @@ import hashlib
 import re
 import shutil
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -40,28 +41,27 @@ def mutants_of(course: Course, solutions: Path, operators: Sequence[Operator] = 
     for part in course.parts:
         path = solutions / part.file
         if path.is_file():
-            found += _module_mutants(course, part, path.read_text(encoding="utf-8"), operators)
+            found += _module_mutants(course, part, path.read_text(encoding="utf-8"), tuple(operators))
     return found
 
 
-def _module_mutants(course: Course, part: Part, source: str, operators: Sequence[Operator]) -> list[Mutant]:
+@lru_cache(maxsize=16)  # pure in its arguments; a re-run in one process (tests) reuses it
+def _module_mutants(course: Course, part: Part, source: str, operators: tuple[Operator, ...]) -> tuple[Mutant, ...]:
     tree = ast.parse(source)
     graded = {f.name: f for f in course.in_part(part)}
-    seen = {_key(tree)}
     mutants = []
     for function in tree.body:
         if not (isinstance(function, ast.FunctionDef) and function.name in graded):
             continue
-        context = context_of(tree, function)
+        context, seen = context_of(tree, function), {_key(function)}
         for node in _body_nodes(function):
             for operator in operators:
                 for variant in operator.variants(node, context):
-                    text = _spliced(source, tree, node, variant)
-                    key = text and _key(ast.parse(text))
-                    if key and key not in seen:
+                    text, key = _spliced(source, function, node, variant)
+                    if text and key not in seen:
                         seen.add(key)
                         mutants.append(_mutant(graded[function.name], operator, node, source, text))
-    return mutants
+    return tuple(mutants)
 
 
 def _body_nodes(function: ast.FunctionDef) -> Iterator[ast.AST]:
@@ -84,22 +84,25 @@ def _mutant(function: GradedFunction, operator: Operator, node: ast.AST, source:
 
 # ---------------------------------------------------------------- splicing
 
-def _spliced(source: str, tree: ast.Module, node: ast.AST, variant: ast.AST) -> str | None:
-    """`source` with `node`'s text replaced by `variant`'s, or None when that would not be exactly
-    the tree with the one node replaced. Parenthesised only where precedence needs it."""
+def _spliced(source: str, function: ast.FunctionDef, node: ast.AST, variant: ast.AST) -> tuple[str | None, str]:
+    """`source` with `node`'s text replaced by `variant`'s, and the mutated function's key; (None, "")
+    when the text would not be exactly the function with the one node replaced. Parenthesised
+    only where precedence needs it."""
     variant = ast.fix_missing_locations(ast.copy_location(variant, node))
-    expected = _replaced(tree, node, variant)
+    expected = _replaced(function, node, variant)
     text = ast.unparse(variant)
     texts = dict.fromkeys([text.replace("'", '"'), text])  # the solutions' double quotes, when they parse alike
     candidates = [*texts, *(f"({t})" for t in texts)] if isinstance(variant, ast.expr) else list(texts)
     for candidate in candidates:
         spliced = _splice(source, node, candidate)
         try:
-            if _key(ast.parse(spliced)) == expected:
-                return spliced
+            tree = ast.parse(spliced)
         except SyntaxError:
             continue
-    return None
+        mutated = next((f for f in tree.body if isinstance(f, ast.FunctionDef) and f.name == function.name), None)
+        if mutated is not None and _key(mutated) == expected:
+            return spliced, expected
+    return None, ""
 
 
 def _splice(source: str, node: ast.AST, text: str) -> str:
@@ -113,8 +116,8 @@ def _splice(source: str, node: ast.AST, text: str) -> str:
     return (data[:start] + text.encode("utf-8") + data[end:]).decode("utf-8")
 
 
-def _replaced(tree: ast.Module, node: ast.AST, variant: ast.AST) -> str:
-    """The key of the tree with `node` swapped for `variant` (swapped back before returning)."""
+def _replaced(tree: ast.AST, node: ast.AST, variant: ast.AST) -> str:
+    """The key of `tree` with `node` swapped for `variant` (swapped back before returning)."""
     for parent in ast.walk(tree):
         for name, value in ast.iter_fields(parent):
             if value is node:

@@ -100,8 +100,9 @@ def audit(course: Course, solutions: Path, out: Path, options: AuditOptions = Au
     graded, results = grade_mutants(course, out, options)
     control = outcome_of(None, results[ORIGINAL])
     if control.failed:
-        raise AuditError(f"the solutions score {control.score:g}/{control.max_score:g} (failing "
-                         f"{', '.join(control.failed)}): fix them or the checks first")
+        raise AuditError(f"the solutions score {control.score:g}/{control.max_score:g}, failing "
+                         f"{len(control.failed)} check(s), first {control.failed[0]!r}: fix them or the "
+                         f"checks first (see {out / 'grading' / 'students' / ORIGINAL / 'feedback.md'})")
     say(f"audit: graded {graded} (the rest from the cache) in {time.monotonic() - start:.0f} s")
     outcomes = [outcome_of(m, results[m.id]) for m in mutants]
     classify(course, solutions, out, [o for o in outcomes if o.status == "survived"], options, say)
