@@ -97,7 +97,15 @@ def parting(first: Any, second: Any, where: str) -> str | None:
         return next(filter(None, (parting(a, b, f"{where}[{i}]") for i, (a, b) in enumerate(zip(first, second)))), None)
     if same(first, second):
         return None
-    return f"{'the result' + where if where else 'it'} gives {summary(first)}; the solutions' {summary(second)}"
+    label = f"the result{where}" if where else "the result"
+    try:
+        mine, theirs = numerics.as_float64(first), numerics.as_float64(second)
+    except numerics.NotNumeric:
+        mine = theirs = None
+    diff = numerics.compare(mine, theirs) if mine is not None and mine.shape == theirs.shape else None
+    if diff is not None and not diff.ok:  # "expected" is what the solutions return
+        return f"{label}: {diff.sentence()} (expected: the solutions')"
+    return f"{label} is {summary(first)}; the solutions' {summary(second)}"
 
 
 def outcome(seen: Observed) -> str:
