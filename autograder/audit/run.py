@@ -109,9 +109,9 @@ def audit(course: Course, solutions: Path, out: Path, options: AuditOptions = Au
     return AuditResult(outcomes, round(time.monotonic() - start, 1), graded)
 
 
-def grade_mutants(course: Course, out: Path, options: AuditOptions) -> tuple[int, dict[str, dict]]:
+def grade_mutants(course: Course, out: Path, options: AuditOptions) -> tuple[int, dict[str, list[Any]]]:
     """Grade out/mutants/* with grade-all into out/grading (its log in grade-all.log); returns how
-    many were graded afresh and each submission's results.json."""
+    many were graded afresh and each submission's check results (from the rows grade-all returns)."""
     from rich.console import Console
 
     from autograder.batch.run import Options, grade_all
@@ -122,21 +122,17 @@ def grade_mutants(course: Course, out: Path, options: AuditOptions) -> tuple[int
                              force=options.force, course=course.package),
                      console=Console(file=log, width=120, force_terminal=False))
     (out / "grading" / "grade-all.log").write_text(log.getvalue(), encoding="utf-8")
-    students = out / "grading" / "students"
-    results = {row.student_id: json.loads((students / row.student_id / "results.json").read_text(encoding="utf-8"))
-               for row in rows}
-    return sum(not getattr(row, "cached", False) for row in rows), results
+    return sum(not getattr(row, "cached", False) for row in rows), {row.student_id: row.report.results for row in rows}
 
 
-def outcome_of(mutant: Mutant | None, results: dict) -> Outcome:
-    """Killed when any check lost points; else (until the equivalence test) survived. (None: the
-    unmodified solutions.)"""
-    tests = results["tests"]
-    failed = [t["name"] for t in tests if t["score"] < t["max_score"]]
-    mine = [CheckRun(t["name"], t["visibility"] == "visible", t["score"] >= t["max_score"])
-            for t in tests if mutant and t["name"].startswith(f"{mutant.function}: ")]
-    return Outcome(mutant, "killed" if failed else "survived", results["score"],
-                   sum(t["max_score"] for t in tests), failed, mine)
+def outcome_of(mutant: Mutant | None, results: Sequence[Any]) -> Outcome:
+    """Killed when any check lost points; else (until the equivalence test) survived. `results`
+    are the submission's check results (name, score, max_score, visible); None: the solutions."""
+    failed = [r.name for r in results if r.score < r.max_score]
+    mine = [CheckRun(r.name, r.visible, r.score >= r.max_score)
+            for r in results if mutant and r.name.startswith(f"{mutant.function}: ")]
+    return Outcome(mutant, "killed" if failed else "survived", sum(r.score for r in results),
+                   sum(r.max_score for r in results), failed, mine)
 
 
 def classify(course: Course, solutions: Path, out: Path, survivors: list[Outcome], options: AuditOptions,
