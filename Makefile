@@ -10,7 +10,7 @@ REPORTS     ?= reports
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 STAMP       := $(VENV)/.installed
 
-.PHONY: install test test-browser grade stubs notebook release gradescope gradescope-lock gradescope-check bench clean
+.PHONY: install test test-browser grade stubs notebook release gradescope gradescope-lock gradescope-check bench audit clean
 
 install: $(STAMP)
 
@@ -36,7 +36,7 @@ stubs: $(STAMP)
 	$(PY) -m autograder stubs
 
 clean:
-	rm -rf $(VENV) dist build reports *.egg-info
+	rm -rf $(VENV) dist build reports audit-reports *.egg-info
 
 # The notebook handout assignment/nlm_training.ipynb is (re)written by the stubs command, with the .py stubs.
 notebook: $(STAMP)
@@ -71,3 +71,9 @@ release: $(STAMP)
 bench: $(STAMP)
 	-test -x .bench/otter-venv/bin/otter || ($(PYTHON) -m venv .bench/otter-venv && .bench/otter-venv/bin/pip install --quiet otter-grader ipykernel)
 	OTTER=$$(ls .bench/otter-venv/bin/otter 2>/dev/null) $(PY) benchmarks/bench.py
+
+# Mutation analysis of the checks: every single-change mutant of solutions/ graded by every check
+# (through grade-all, cached in audit-reports/), equivalent ones detected on random inputs; fails
+# when the kill rate is under 95%. Report: audit-reports/audit.html and audit-reports/audit.json.
+audit: $(STAMP)
+	$(PY) -m autograder audit --out audit-reports --json audit-reports/audit.json --jobs $(JOBS)

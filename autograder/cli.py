@@ -125,6 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_limits(grade_all)
     grade_all.set_defaults(run=_grade_all)
 
+    audit = commands.add_parser("audit", help="mutation analysis: how many single-change mutants of the "
+                                "solutions the checks catch (kill rate, survivors, audit.html)")
+    audit.add_argument("--solutions", type=Path, default=ROOT / "solutions")
+    audit.add_argument("--out", type=Path, default=Path("audit-reports"), help="reports folder (default audit-reports)")
+    audit.add_argument("--json", type=Path, metavar="PATH", help="also write the summary as JSON here")
+    audit.add_argument("--jobs", type=int, default=0, help="parallel grading workers (default: one per core)")
+    audit.add_argument("--samples", type=int, default=200, help="random inputs per function for the "
+                       "equivalence test (default 200)")
+    audit.add_argument("--operators", default="", help="comma-separated operators to use (default: all)")
+    audit.add_argument("--per-operator", type=int, default=0, metavar="N",
+                       help="at most N mutants of each operator, a fixed sample (default: all)")
+    audit.add_argument("--threshold", type=float, default=0.95,
+                       help="exit 1 when the kill rate is below this (default 0.95)")
+    audit.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
+                       help="wall-clock limit for each call of a mutant (default 5)")
+    audit.add_argument("--force", action="store_true", help="regrade everything, ignoring the caches")
+    audit.set_defaults(run=_audit)
+
     bundle = commands.add_parser("bundle", help="build the Gradescope autograder zip")
     bundle.add_argument("--out", type=Path, default=ROOT / "dist" / "gradescope-autograder.zip")
     bundle.set_defaults(run=_bundle)
@@ -177,6 +195,29 @@ def _gradescope(args: argparse.Namespace) -> int:
     if args.self_test:
         return self_test(_limits(args))
     return main(args.root, show_stdout=args.show_stdout, limits=_limits(args), own_process=True)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from autograder.audit.report import print_audit, write_html, write_json
+    from autograder.audit.run import AuditError, AuditOptions, audit
+    from autograder.report.terminal import wide_console
+
+    console = wide_console()
+    options = AuditOptions(jobs=args.jobs, samples=args.samples, timeout_s=args.timeout, force=args.force,
+                           operators=tuple(o for o in args.operators.split(",") if o),
+                           per_operator=args.per_operator)
+    try:
+        result = audit(_course(), args.solutions, args.out, options, console)
+    except AuditError as error:
+        console.print(f"[red]audit:[/] {error}", highlight=False)
+        return 2
+    print_audit(result, console)
+    write_html(result, args.out / "audit.html")
+    console.print(f"wrote {args.out / 'audit.html'}", highlight=False)
+    if args.json:
+        write_json(result, args.json)
+        console.print(f"wrote {args.json}", highlight=False)
+    return 0 if result.kill_rate >= args.threshold else 1
 
 
 def _grade_all(args: argparse.Namespace) -> int:

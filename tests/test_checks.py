@@ -75,3 +75,25 @@ def test_the_stubs_score_0_with_every_function_not_attempted(grade_folder):
     data = results_json(COURSE, report)
     jsonschema.validate(data, schema())
     assert data["score"] == 0 and sum(t["max_score"] for t in data["tests"]) == COURSE.max_score + COURSE.bonus_score
+
+
+def test_a_side_property_earns_nothing_when_the_function_does_not_do_its_job(sandbox, tmp_path):
+    """`def sgd_step(params, grads, lr): pass` leaves grads unchanged, and a constant init_rnn_params
+    is "the same for seed 0 and no seed" and float64: neither property may earn points alone."""
+    from autograder.grade import grade
+    from mutants import Mutant
+
+    idle = Mutant("sgd.sgd_step", "does nothing", (("    for k in params:\n        params[k] -= lr * grads[k]\n",
+                                                    "    pass\n"),))
+    constant = Mutant("rnn.init_rnn_params", "constant", (
+        ("return rng.uniform(-bound, bound, size=shape)", "return np.full(shape, 0.1)"),
+        ("rng.uniform(-0.1, 0.1, size=(vocab_size, embed_dim))", "np.full((vocab_size, embed_dim), 0.1)")))
+    for i, (mutant, side, count) in enumerate(((idle, ("leaves grads unchanged",), 1),
+                                               (constant, ("seed", "float64"), 3))):
+        mine = [c for c in load_checks(COURSE) if c.function.qualname == mutant.function
+                and any(word in c.what for word in side)]
+        assert len(mine) == count  # the grads check; both seed checks and the dtype check
+        report = grade(mutant.write(tmp_path / str(i)), COURSE, sandbox=sandbox, checks=mine)
+        assert {r.name: r.score for r in report.results} == {c.name: 0.0 for c in mine}
+    side = next(r for r in report.results if "float64" in r.name)
+    assert side.feedback.startswith("Called ") and "counts only when" in side.feedback

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from autograder.course import COURSE
+from autograder.course.checks.losses import FAR_APART
 from conftest import ROOT, defined_marks, points, scores_by_function
 
 EXAMPLES = ROOT / "examples" / "submissions"
@@ -22,9 +23,9 @@ def test_bob_loses_points_exactly_where_his_bugs_are(grade_folder):
     buggy = {"losses.softmax", "backprop.tiny_backward", "sgd.sgd_step", "rnn.sequence_loss", "rnn.rnn_backward"}
     assert {f: s for f, s in scores.items() if f not in buggy} == \
            {f: p for f, p in full.items() if f not in buggy}
-    softmax = "losses.softmax"  # only the ±1e4 check fails
-    assert scores[softmax] == full[softmax] - points(softmax, "finite and exact for logits of ±1e4")
-    assert scores["sgd.sgd_step"] == points("sgd.sgd_step", "leaves grads unchanged")  # grads left alone
+    softmax = "losses.softmax"  # only the checks of large logits fail
+    assert scores[softmax] == full[softmax] - points(softmax, "finite and exact for logits of ±1e4", FAR_APART)
+    assert scores["sgd.sgd_step"] == 0  # no step in place, so no credit for leaving grads alone either
     assert scores["rnn.sequence_loss"] == 0
     assert scores["backprop.tiny_backward"] == 0    # dL/dw2 wrong in every check
     statuses = {r.status for r in report.results if r.function == "rnn.rnn_backward"}

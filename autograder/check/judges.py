@@ -152,6 +152,19 @@ def all_of(*judges: Judge) -> Judge:
     return judge
 
 
+def provided(main: Judge, side: Judge, job: str) -> Judge:
+    """A judge of a side property (grads left unchanged, a seed honoured) that passes only when
+    `main` passes on the same calls too: a function that does nothing has every such property,
+    and must not earn its points. `job` says what `main` requires ("the step itself is right")."""
+    def judge(check: Check, values: Sequence[Any]) -> Verdict:
+        verdict = main(check, values)
+        if not verdict.passed:
+            return Verdict(False, f"{verdict.feedback}\nThis check counts only when {job}.")
+        return side(check, values)
+
+    return judge
+
+
 @dataclass(frozen=True)
 class Objective:
     """A scalar loss of named float arrays and the point where its gradient is checked.

@@ -8,6 +8,16 @@ import numpy as np
 LARGE_LOGITS = np.array([[1e4, -1e4, 0.0, 5.0], [-1e4, -1e4, 1e4, 1e4 - 1.0]])
 
 
+def rows_far_apart(rng: np.random.Generator, rows: int, vocab: int) -> np.ndarray:
+    """Logits (rows, vocab) whose rows sit at very different scales: row offsets spread evenly
+    from -9,900 to 9,900 (in a random order), small differences within each row. Subtracting the
+    maximum of the whole array instead of each row's leaves the low rows as exp(-huge) = 0 and
+    0/0 = NaN; float32 arithmetic rounds entries near 1e4 to 1e-3 and is off by far more than
+    the tolerance."""
+    offsets = rng.permutation(np.linspace(-9.9e3, 9.9e3, rows))
+    return offsets[:, None] + rng.normal(size=(rows, vocab)) * 3
+
+
 def tiny_cache(x, y, w1: float, w2: float) -> dict:
     """The cache tiny_backward is called with: exactly the six keys (x, y, h, o arrays; w1, w2 floats)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)

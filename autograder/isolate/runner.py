@@ -106,6 +106,13 @@ class Session:
         importing: list[str] = []  # the part modules being imported, innermost last
         printed: list[str] = []
         for message in self.replies(("note", "status"), self.stand_ins_for(None), printed):
+            if isinstance(message, dict) and "note" in message:
+                note = message["module"]
+                if message["note"] == "importing":
+                    importing.append(note)
+                elif note in importing:
+                    importing.remove(note)
+                continue
             self.keep_printed(module, printed)
             if isinstance(message, Event):  # it died (or hung) importing: the innermost is the culprit
                 culprit = importing[-1] if importing else module
@@ -114,11 +121,6 @@ class Session:
             if message is None:
                 self.plan.broken[module] = Failure(FailureKind.PROTOCOL, "importing it sent a malformed message")
                 return False
-            if "note" in message:
-                note = message["module"]
-                importing.append(note) if message["note"] == "importing" else importing.remove(note) \
-                    if note in importing else None
-                continue
             self.imported(module, message)
             return True
         raise AssertionError("replies() ends with the child")

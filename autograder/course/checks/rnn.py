@@ -13,7 +13,7 @@ import numpy as np
 
 from autograder.check import Call, Check, Judge, Verdict, fixed, named_rng, numerics
 from autograder.check.feedback import several_calls
-from autograder.check.judges import Objective, agrees_with_finite_differences, matches_reference
+from autograder.check.judges import Objective, agrees_with_finite_differences, all_of, matches_reference, provided
 from autograder.course import COURSE
 from autograder.course.hints.rnn import (
     CONSTANT,
@@ -143,6 +143,12 @@ has_shapes = init_judge(shape_problem)
 has_valid_values = init_judge(value_problem)
 
 
+def proper_parameters(side: Judge) -> Judge:
+    """`side` (a seed property, the dtype) counted only for parameters of the right shapes and values."""
+    return provided(all_of(has_shapes, has_valid_values), side,
+                    "the parameters have the contract's shapes and valid random values")
+
+
 # rnn_forward, next_word_probs, sequence_loss ----------------------------------------------------
 
 def forward_outputs(value: Any) -> dict[str, Any]:
@@ -214,9 +220,9 @@ CHECKS = [
     Check(F["init_rnn_params"], "returns E (7, 3), W_e (5, 3), W_h (5, 5), b_h (5,), U (7, 5), b_o (7,) "
           "for V = 7, d = 3, H = 5", 1, fixed((7, 3, 5, 0)), has_shapes),
     Check(F["init_rnn_params"], "finite entries within [-1, 1]; the weight matrices E, W_e, W_h, U not constant", 1,
-          fixed((7, 3, 5, 0), (40, 16, 32, 3)), has_valid_values),
+          fixed((7, 3, 5, 0), (40, 16, 32, 3), (40, 16, 2, 5)), has_valid_values),  # H = 2: a bound 2/√H exceeds 1
     Check(F["init_rnn_params"], "the same seed gives identical values, a different seed different ones", 0.75,
-          fixed((7, 3, 5, 0), (7, 3, 5, 0), (7, 3, 5, 1)), seeded),
+          fixed((7, 3, 5, 0), (7, 3, 5, 0), (7, 3, 5, 1)), proper_parameters(seeded)),
     Check(F["rnn_forward"], "logits (N, T, V) match nn.Embedding → nn.RNN → nn.Linear (N = 3, T = 4, h0 = None)", 3,
           on(P, 7, (3, 4)), matches_reference(pick=lambda v: v[0], where="the logits")),
     Check(F["rnn_forward"], "hiddens (N, T, H) match nn.RNN's outputs (N = 3, T = 4, h0 = None)", 3,

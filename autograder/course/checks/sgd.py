@@ -13,7 +13,7 @@ import numpy as np
 
 from autograder.check import Call, Check, Rng, Verdict, fixed, numerics
 from autograder.check.feedback import feedback, show
-from autograder.check.judges import difference, hint_for, matches_reference, reference_observation
+from autograder.check.judges import difference, hint_for, matches_reference, provided, reference_observation
 from autograder.course import COURSE
 from autograder.course.hints.sgd import CHANGES_GRADS, DROPS_LAST, REBINDS, RETURNS_NONE, USE_THE_RNG
 from autograder.course.inputs import rnn_lm
@@ -148,8 +148,9 @@ CHECKS = [
           sgd_arguments({"W": (2, 3), "b": (3,)}, 0.1), steps_in_place),
     Check(F["sgd_step"], "updates a 0-d array parameter in place (lr = 0.3)", 1,
           sgd_arguments({"w": (), "v": (2,)}, 0.3), steps_in_place),
-    Check(F["sgd_step"], "leaves grads unchanged", 0.5,
-          sgd_arguments({"W": (3, 2), "w": ()}, 0.1), leaves_grads_unchanged),
+    Check(F["sgd_step"], "leaves grads unchanged (while updating params right)", 0.5,
+          sgd_arguments({"W": (3, 2), "w": ()}, 0.1),
+          provided(steps_in_place, leaves_grads_unchanged, "the step itself is right, in place")),
     Check(F["minibatch_indices"], "the batches are the slices of rng.permutation(n) (n = 12, batch_size = 4)", 2,
           fixed((12, 4, Rng(31))), follows_the_rng),
     Check(F["minibatch_indices"], "covers every index once when batch_size does not divide n (n = 10, batch_size = 3)", 1.5,

@@ -13,6 +13,7 @@ from autograder.course.checks.rnn import (
     float64_arrays,
     forward_agrees,
     on,
+    proper_parameters,
 )
 from autograder.course.inputs import rnn_lm
 
@@ -46,9 +47,9 @@ def large_model_check() -> Check:
 
 CHECKS = [
     Check(F["init_rnn_params"], "seed defaults to 0: leaving it out gives the parameters of seed=0 (V = 11, d = 4, H = 6)",
-          0.75, fixed((11, 4, 6), (11, 4, 6, 0), (11, 4, 6, 0)), defaults_to_seed_zero, visible=False),
+          0.75, fixed((11, 4, 6), (11, 4, 6, 0), (11, 4, 6, 0)), proper_parameters(defaults_to_seed_zero), visible=False),
     Check(F["init_rnn_params"], "returns float64 arrays (not float32)", 0.5,
-          fixed((9, 4, 6, 3)), float64_arrays, visible=False),
+          fixed((9, 4, 6, 3)), proper_parameters(float64_arrays), visible=False),
     Check(F["rnn_forward"], "logits and hiddens from a given h0 on a longer batch (N = 4, T = 9)", 2.5,
           on(R, 13, (4, 9), h0=(4, 6)), forward_agrees, visible=False),
     Check(F["rnn_forward"], "T = 1 and T = 2 with h0 = None on another model (V = 9, d = 5, H = 4)", 2,

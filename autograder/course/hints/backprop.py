@@ -1,6 +1,6 @@
 """Part 2 hints: tiny_forward, tiny_backward, cross_entropy_grad."""
 
-from autograder.course.hints.losses import HALF, SUM_NOT_MEAN  # noqa: F401 - the same mistakes here
+from autograder.course.hints.losses import FLOAT64, GLOBAL_MAX, HALF, SUM_NOT_MEAN  # noqa: F401 - the same mistakes here
 
 SKIPS_HIDDEN = "the output unit reads the hidden unit, not the input: o = tanh(w2·h) with h = tanh(w1·x)."
 O_FACTOR = ("o = tanh(w2·h), so the chain rule passes through tanh′ = 1 - o²: "

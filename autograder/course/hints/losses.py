@@ -2,6 +2,11 @@
 
 OVERFLOW = ("exp() overflows for large logits: subtract the maximum of each row first "
             "(softmax(z) = softmax(z - max z)), so the largest exponent is exp(0) = 1.")
+GLOBAL_MAX = ("subtract each row's own maximum, np.max(z, axis=-1, keepdims=True): with the maximum of the "
+              "whole array, a row far below it becomes exp(-huge) = 0 everywhere, and 0/0 is NaN.")
+FLOAT64 = ("compute in float64 (NumPy's default): float32 keeps about 7 digits, so logits near 1e4 lose "
+           "their differences. np.float32, .astype(np.float32), torch.Tensor(x) and .float() give float32; "
+           "torch.from_numpy(x) keeps float64.")
 WRONG_AXIS = ("normalise over the last axis (axis=-1, keepdims=True): each row of logits is one "
               "distribution over the vocabulary.")
 MIXES_ROWS = WRONG_AXIS + " Dividing by the sum over the whole array mixes the rows."

@@ -12,6 +12,8 @@ from autograder.course.hints.backprop import (
     CE_GRAD_MEAN,
     CE_GRAD_ONEHOT,
     CE_GRAD_SIGN,
+    FLOAT64,
+    GLOBAL_MAX,
     H_FACTOR,
     HALF,
     O_FACTOR,
@@ -24,11 +26,13 @@ from autograder.course.mistakes.common import exp_normalise, rows, tiny_backward
 F = COURSE.by_name
 
 
-def _ce_grad(logits, targets, *, per_row=True, sign=1.0, onehot=True):
+def _ce_grad(logits, targets, *, per_row=True, sign=1.0, onehot=True, row_max=True, dtype=np.float64):
     z, t = rows(logits, targets)
+    z = z.astype(dtype)
     hot = np.zeros_like(z)
     hot[np.arange(len(t)), t] = 1.0
-    grad = sign * (exp_normalise(z - z.max(-1, keepdims=True), -1) - (hot if onehot else 0.0))
+    shift = z.max(-1, keepdims=True) if row_max else z.max()
+    grad = sign * (exp_normalise(z - shift, -1) - (hot if onehot else 0.0))
     grad = grad / (len(z) if per_row else 1)
     return grad[0] if np.ndim(logits) == 1 else grad
 
@@ -50,5 +54,7 @@ MISTAKES = {
         Mistake(CE_GRAD_MEAN, lambda z, t: _ce_grad(z, t, per_row=False)),
         Mistake(CE_GRAD_SIGN, lambda z, t: _ce_grad(z, t, sign=-1.0)),
         Mistake(CE_GRAD_ONEHOT, lambda z, t: _ce_grad(z, t, onehot=False)),
+        Mistake(GLOBAL_MAX, lambda z, t: _ce_grad(z, t, row_max=False)),
+        Mistake(FLOAT64, lambda z, t: _ce_grad(z, t, dtype=np.float32)),
     ],
 }
