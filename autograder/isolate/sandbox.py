@@ -728,6 +728,8 @@ class _Watch:
             pass
 
     def pump(self, fd: int) -> None:
+        if fd not in self.open_fds:  # closed at EOF while relaying a frame, in this same round
+            return
         try:
             data = os.read(fd, _CHUNK)
         except BlockingIOError:  # drained already, by report_output in this same round
