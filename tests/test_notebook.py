@@ -159,7 +159,8 @@ def test_optional_training_runs_top_to_bottom_with_the_solutions(tmp_path):
     optional = [c for c in after_checks if c.cell_type == "code"]
     assert optional and all("nlm" not in c.metadata for c in optional)  # ungraded, unmarked
     script = tmp_path / "run_notebook.py"
-    script.write_text("\n\n".join(c.source for c in nb.cells if c.cell_type == "code"))
+    code = [c for c in nb.cells if c.cell_type == "code" and "check" not in c.metadata.get("tags", [])]
+    script.write_text("\n\n".join(c.source for c in code))  # the check cells: tests/test_notebook_check.py
     env = {**os.environ, "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(tmp_path / "mpl")}
     run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=120)

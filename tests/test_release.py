@@ -7,6 +7,7 @@ in subprocesses started together so that the whole file stays within about a min
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -70,9 +71,14 @@ def solution_lines() -> set[str]:
 
 
 def texts_of(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Every file of the zip as text; a notebook also as its cells' sources (JSON escapes quotes)."""
+    """Every file of the zip as text (a wheel's files too, named inside it); a notebook also as
+    its cells' sources (JSON escapes quotes)."""
     texts = {}
     for name in archive.namelist():
+        if name.endswith(".whl"):
+            with zipfile.ZipFile(io.BytesIO(archive.read(name))) as wheel:
+                texts.update({f"{name}!/{inner}": text for inner, text in texts_of(wheel).items()})
+            continue
         text = archive.read(name).decode("utf-8")
         if name.endswith(".ipynb"):
             text += "\n" + "\n".join("".join(c["source"]) for c in json.loads(text)["cells"])
@@ -138,7 +144,7 @@ def test_no_hidden_check_and_no_solution_in_the_zip(built):
             leaks[name] = sorted(found)
     assert not leaks, leaks
     reference = [t for n, t in texts.items() if n.endswith(REFERENCE)]
-    assert reference == [(ROOT / "autograder" / "course" / "reference.py").read_text()]
+    assert reference == [(ROOT / "autograder" / "course" / "reference.py").read_text()] * 2  # the folder's, the wheel's
 
     visible_whats = {c.what for c in VISIBLE}
     secrets = {c.name for c in HIDDEN} | {c.what for c in HIDDEN if c.what not in visible_whats}
