@@ -89,20 +89,23 @@ class Event:
 
 
 class PortableSandbox:
-    """Starts one child at a time, each a fresh interpreter; a spare is always on its way, so
-    the next child starts with numpy and torch already imported."""
+    """Starts one child at a time, each a fresh interpreter started ahead of need (a spare), so
+    that a child starts with numpy and torch already imported."""
 
     def __init__(self, limits: Any = Limits(), allowed: Sequence[str] = ("numpy", "torch"),
-                 preload: Sequence[str] = PRELOAD) -> None:
+                 preload: Sequence[str] = PRELOAD, eager: bool = False) -> None:
+        """`eager`: start the next spare as soon as a child starts (a notebook's next check() is then
+        instant), not only when a child ends (one run of checks: a spare only after a crash)."""
         self.limits = limits
-        self._allowed, self._preload = list(allowed), list(preload)
+        self._allowed, self._preload, self._eager = list(allowed), list(preload), eager
         self._spare: subprocess.Popen[bytes] | None = None
         self._spawn_spare()
 
     def start(self, workdir: Path, entry: str = "autograder.isolate.harness:serve") -> PortableChild:
         """A fresh child serving the harness with `workdir` (the submission folder) first on its path."""
         process = self._take_spare()
-        self._spawn_spare()  # the next child preloads while this one runs
+        if self._eager:
+            self._spawn_spare()  # the next child preloads while this one runs
         limits = {"memory_bytes": self.limits.memory_bytes, "output_bytes": self.limits.output_bytes}
         start = {"workdir": str(Path(workdir).resolve()), "limits": limits, "allowed": self._allowed,
                  "entry": entry}

@@ -34,13 +34,14 @@ def default_runner() -> str:
     return "sandbox" if sys.platform.startswith("linux") else "portable"
 
 
-def open_runner(name: str, course: Course, timeout_s: float) -> Any:
-    """A sandbox or a portable runner for `course`; it starts its first child's interpreter at once."""
+def open_runner(name: str, course: Course, timeout_s: float, eager: bool = False) -> Any:
+    """A sandbox or a portable runner for `course`; it starts its first child's interpreter at once
+    (`eager`: the portable runner's next one too, whenever a child starts)."""
     if name == "portable":
         from autograder.isolate.portable import PRELOAD, Limits, PortableSandbox
 
         return PortableSandbox(Limits(timeout_s=timeout_s), allowed=course.allowed_imports,
-                               preload=(*PRELOAD, *course.child_modules))
+                               preload=(*PRELOAD, *course.child_modules), eager=eager)
     if name != "sandbox":
         raise ValueError(f"no runner {name!r}: choose one of {', '.join(RUNNERS)}")
     from autograder.grade import preload

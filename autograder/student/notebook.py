@@ -89,7 +89,7 @@ def runner(course: Course, timeout_s: float) -> Any:
 
     if _RUNNER.get("timeout") != timeout_s:
         close_runner()
-        _RUNNER.update(box=open_runner(default_runner(), course, timeout_s), timeout=timeout_s)
+        _RUNNER.update(box=open_runner(default_runner(), course, timeout_s, eager=True), timeout=timeout_s)
     return _RUNNER["box"]
 
 
