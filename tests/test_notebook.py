@@ -124,6 +124,20 @@ def test_every_graded_function_has_exactly_one_marked_answer_cell():
     assert sorted(others) == sorted(f"{m}.imports" for m in PART_MODULES)
 
 
+def test_every_answer_cell_is_followed_by_its_check_cell():
+    """The cell after each answer runs that function's visible checks; it is never graded (no mark)."""
+    nb = nbformat.read(str(NOTEBOOK), as_version=4)
+    for i, cell in enumerate(nb.cells):
+        mark = cell.metadata.get("nlm", {}).get("answer", "")
+        if mark.endswith(".imports") or not mark:
+            continue
+        following = nb.cells[i + 1]
+        name = mark.split(".")[1]
+        assert following.cell_type == "code" and "nlm" not in following.metadata, mark
+        assert following.metadata["tags"] == ["check"]
+        assert following.source.splitlines()[-2:] == ["from autograder import check", f"check({name})"]
+
+
 def test_imports_cells_import_no_part_module():
     nb = nbformat.read(str(NOTEBOOK), as_version=4)
     for cell in nb.cells:
