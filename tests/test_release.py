@@ -123,6 +123,15 @@ def test_the_zip_holds_the_handout_the_checks_and_their_setup(built):
                  "hidden checks", "Gradescope"):
         assert text in readme, text
     assert "{{" not in readme
+    # One package index suffices; the CPU index comes after, as the faster option.
+    install = readme.index("pip install -e ./autograder-checks")
+    assert install < readme.index("--index-url https://download.pytorch.org/whl/cpu")
+    assert "pip install jupyter matplotlib" in readme
+    (wheel,) = release.glob("nlm_checks-*.whl")
+    assert f"!pip install -q {wheel.name}" in readme  # the one Colab cell
+    for option in ("--notebook=", "--submission=", "--nlm-timeout=", "--nlm-runner=portable"):
+        assert f"pytest {option}" in readme, option
+    assert "python -m autograder replay" in readme and "from autograder import check" in readme
 
 
 def test_no_hidden_check_and_no_solution_in_the_zip(built):

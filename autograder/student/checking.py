@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -29,8 +30,14 @@ RUNNERS = ("sandbox", "portable")
 RECORDED_REFERENCE = "recorded_reference.json"
 
 
+RUNNER_ENV = "NLM_RUNNER"  # e.g. NLM_RUNNER=portable for the notebook's check() on Linux
+
+
 def default_runner() -> str:
-    """The sandbox where it exists (Linux), else the portable runner."""
+    """$NLM_RUNNER if set, else the sandbox where it exists (Linux), else the portable runner."""
+    chosen = os.environ.get(RUNNER_ENV)
+    if chosen:
+        return chosen
     return "sandbox" if sys.platform.startswith("linux") else "portable"
 
 
