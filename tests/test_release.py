@@ -239,7 +239,7 @@ def runs(built, installed, tmp_path_factory):
     """name -> (exit code, output, folder), for every run, started together."""
     _, release = built
     folders = {name: _work(release, tmp_path_factory.mktemp("runs"), name)
-               for name in ("solutions", "stubs", "mutant", "scalars", "softmax", "portable-stubs",
+               for name in ("solutions", "stubs", "mutant", "scalars", "portable-stubs",
                             "portable-mutant", "outside", "wheel")}
     elsewhere = tmp_path_factory.mktemp("elsewhere") / "my solutions"  # outside the release folder
     shutil.copytree(SOLUTIONS, elsewhere)
@@ -248,11 +248,10 @@ def runs(built, installed, tmp_path_factory):
     commands = {name: (probe, folders[name]) for name in ("solutions", "stubs", "mutant", "scalars")}
     commands.update({
         "collect": ([*probe, "--collect-only", "-k", "softmax"], folders["stubs"]),
-        "softmax": ([*probe, "-k", "losses.softmax"], folders["softmax"]),
         "portable-stubs": ([*probe, PORTABLE], folders["portable-stubs"]),
         "portable-mutant": ([*probe, PORTABLE], folders["portable-mutant"]),
         "outside": ([*probe, PORTABLE, f"--submission={elsewhere}"], folders["outside"]),
-        "wheel": ([*probe, "--submission", str(elsewhere), "-k", "backprop"], folders["wheel"]),
+        "wheel": ([*probe, "--submission", str(elsewhere), "-k", "losses.softmax"], folders["wheel"]),
         "check": ([sys.executable, "-m", "autograder", "check", str(SOLUTIONS), "--runner", "portable",
                    "-k", "softmax", "--nlm-timeout=60"], ROOT),
     })
@@ -382,24 +381,17 @@ def test_a_module_that_crashes_at_import_is_explained_once_with_the_advice(runs)
     assert "note: rnn.py could not be imported" in output.split("= autograder", 1)[1]
 
 
-def test_checks_judged_from_recorded_observations_need_no_torch(runs, built):
-    """The release records the reference's observations: `pytest -k losses.softmax` never imports torch
-    in pytest's process (the runner's child has it preloaded)."""
-    code, output, _ = runs["softmax"]
-    assert code == 0, output[-3000:]
-    assert f"{sum(c.function.name == 'softmax' for c in VISIBLE)} passed" in output
-    assert probe(output, "torch") == "False"
-    recorded = json.loads((built[1] / CHECKS_FOLDER / "autograder" / "course" / "recorded_reference.json").read_text())
+def test_the_wheel_installs_the_plugin_and_its_checks_need_no_torch(runs, installed):
+    """`pytest --submission PATH` (PATH outside the folder, as a separate argument) needs the plugin
+    registered before pytest parses its arguments: the wheel's pytest11 entry point does that. The
+    release records the reference's observations: `-k losses.softmax` never imports torch in
+    pytest's process (the runner's child has it preloaded)."""
     from autograder.check.judges import recorded_key
 
-    assert set(recorded) == {recorded_key(c, call) for c in VISIBLE for call in c.calls}
-
-
-def test_the_wheel_installs_the_plugin_so_a_path_option_may_come_apart(runs, installed):
-    """`pytest --submission PATH` (PATH outside the folder, as a separate argument) needs the plugin
-    registered before pytest parses its arguments: the wheel's pytest11 entry point does that."""
     code, output, _ = runs["wheel"]
     assert code == 0, output[-3000:]
     assert Path(probe(output, "package")).is_relative_to(installed)
-    backprop = [c for c in VISIBLE if "backprop" in c.name]
-    assert f"{len(backprop)} passed" in output
+    assert f"{sum(c.function.name == 'softmax' for c in VISIBLE)} passed" in output
+    assert probe(output, "torch") == "False"
+    recorded = json.loads((installed / "autograder" / "course" / "recorded_reference.json").read_text())
+    assert set(recorded) == {recorded_key(c, call) for c in VISIBLE for call in c.calls}

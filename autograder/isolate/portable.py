@@ -99,6 +99,7 @@ class PortableSandbox:
         self.limits = limits
         self._allowed, self._preload, self._eager = list(allowed), list(preload), eager
         self._spare: subprocess.Popen[bytes] | None = None
+        self._closed = False
         self._spawn_spare()
 
     def start(self, workdir: Path, entry: str = "autograder.isolate.harness:serve") -> PortableChild:
@@ -115,6 +116,11 @@ class PortableSandbox:
         return Confinement()
 
     def close(self) -> None:
+        """Stop the spare; a child still running ends by itself when its grader side closes it."""
+        self._closed = True
+        self._discard_spare()
+
+    def _discard_spare(self) -> None:
         if self._spare is not None:
             _kill_tree(self._spare)
             _close_pipes(self._spare)
@@ -127,15 +133,16 @@ class PortableSandbox:
         self.close()
 
     def _take_spare(self) -> subprocess.Popen[bytes]:
+        self._closed = False  # a runner may be used again after close(), like the sandbox
         if self._spare is None or self._spare.poll() is not None:
-            self.close()
+            self._discard_spare()
             self._spawn_spare()
         process, self._spare = self._spare, None
         return process
 
     def _spawn_spare(self) -> None:
         """Start the next child now; it imports the preloaded modules, then waits for its start frame."""
-        if self._spare is not None:
+        if self._spare is not None or self._closed:
             return
         group = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if _WINDOWS else {"start_new_session": True}
         env = {**os.environ, "NLM_PRELOAD": ",".join(self._preload), "PYTHONIOENCODING": "utf-8"}

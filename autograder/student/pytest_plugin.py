@@ -89,7 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if runner == "sandbox" and not sys.platform.startswith("linux"):
         raise pytest.UsageError("--nlm-runner sandbox needs Linux; --nlm-runner portable runs anywhere")
     grading = config.stash[_STATE] = Grading(target, label, timeout, runner)
-    if not config.option.collectonly:
+    if not (config.option.collectonly or getattr(config.option, "help", False)):
         grading.start()  # the runner preloads numpy and torch while pytest collects
 
 
