@@ -79,7 +79,3 @@ def failure_text(check: Check, outcome: Outcome, shown_under: dict[str, str], pr
     parts = [head, escaped(result.feedback), printed_block(result.printed)]
     parts.append(f"Replay this call by hand: {replay_command(check, outcome.call)}")
     return "\n".join(filter(None, parts))
-
-
-def summary_line(passed: bool, name: str, score: float, max_score: float) -> str:
-    return f"{name}: {score:g}/{max_score:g} points" + ("" if passed else " (not all passed)")
