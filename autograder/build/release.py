@@ -281,7 +281,8 @@ def _zip(folder: Path, target: Path) -> None:
 def main(out_dir: Path, course: Course | None = None) -> int:
     release = build_release(course or load_course(), out_dir)
     files = sum(1 for p in release.rglob("*") if p.is_file())
-    print(f"wrote {release}/ ({files} files) and {release.parent / (RELEASE_NAME + '.zip')}")
+    wheel = next(release.glob("nlm_checks-*.whl")).name
+    print(f"wrote {release}/ ({files} files), {release.parent / (RELEASE_NAME + '.zip')} and {release.parent / wheel}")
     return 0
 
 
