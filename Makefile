@@ -17,7 +17,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e ".[instructor]"
+	$(PY) -m pip install --quiet -e ".[instructor,dev]"
 	touch $(STAMP)
 
 test: $(STAMP)

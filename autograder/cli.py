@@ -162,12 +162,19 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--out", type=Path, default=ROOT / "dist", help="output folder (default dist)")
     release.set_defaults(run=_release)
 
-    check = commands.add_parser("check", help="run the visible checks on a submission with pytest, "
-                                "as students see them")
+    check = commands.add_parser("check", allow_abbrev=False, help="run the visible checks on a submission "
+                                "with pytest, as students see them (other options go to pytest)")
     check.add_argument("path", type=Path, help="a folder, notebook, .py or .zip")
-    check.add_argument("pytest_args", nargs=argparse.REMAINDER,
-                       help="passed on to pytest, e.g. -k <function>, -x, --nlm-timeout 3")
+    check.add_argument("--runner", choices=("sandbox", "portable"), default=None,
+                       help="where the functions run: the Linux sandbox (default on Linux) or the portable runner")
     check.set_defaults(run=_check)
+
+    replay = commands.add_parser("replay", help="write the inputs of a check's call to replay_<function>.npz "
+                                 "and print the Python lines that call your function on them")
+    replay.add_argument("name", help="the check's name as pytest shows it (or a part of it that only it has)")
+    replay.add_argument("--call", type=int, default=1, metavar="N", help="which of the check's calls (default 1)")
+    replay.add_argument("--out", type=Path, default=Path("."), help="the folder for the .npz (default: here)")
+    replay.set_defaults(run=_replay)
     return parser
 
 
@@ -180,7 +187,13 @@ def _release(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from autograder.student.pytest_plugin import run_checks
 
-    return run_checks(args.path, args.pytest_args)
+    return run_checks(args.path, args.pytest_args, args.runner)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from autograder.student.replay import main
+
+    return main(args.name, args.call, args.out)
 
 
 def _bundle(args: argparse.Namespace) -> int:
@@ -230,7 +243,12 @@ def _grade_all(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "check":
+        args.pytest_args = rest  # e.g. -k <function>, -x, --nlm-timeout 3
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return args.run(args)
     except ModuleNotFoundError as error:  # an instructor's command run from the student release

@@ -11,16 +11,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from autograder.check import Check, load_checks
 from autograder.check.feedback import describe_call
 from autograder.isolate import protocol
 from autograder.isolate.runner import Failure, Observed, Plan, Session
-from autograder.isolate.sandbox import Limits, Sandbox
 from autograder.load import Submission, load_submission
 from autograder.registry import Course, GradedFunction, warm_reference
 from autograder.score import CheckResult
+
+if TYPE_CHECKING:  # the sandbox is Linux-only; the student checks' portable runner judges with this module too
+    from autograder.isolate.sandbox import Limits, Sandbox
 
 
 @dataclass
@@ -94,13 +96,16 @@ def grade_submission(submission: Submission, sandbox: Sandbox, checks: Sequence[
     return sorted(results, key=lambda r: order[r.name]), printed
 
 
-def grade(path: Path, course: Course, *, limits: Limits = Limits(), include_hidden: bool = True,
+def grade(path: Path, course: Course, *, limits: Limits | None = None, include_hidden: bool = True,
           sandbox: Sandbox | None = None, checks: Sequence[Check] | None = None) -> GradeReport:
     """Grade the submission at `path` (a folder, .py, .ipynb or .zip)."""
     start = time.monotonic()
     checks = load_checks(course, include_hidden) if checks is None else checks
     owned = sandbox is None
-    sandbox = sandbox or Sandbox(limits, preload=preload(course))
+    if owned:
+        from autograder.isolate.sandbox import Limits, Sandbox
+
+        sandbox = Sandbox(limits or Limits(), preload=preload(course))
     try:
         with tempfile.TemporaryDirectory(prefix="nlm-grade-") as tmp:
             submission = load_submission(Path(path), Path(tmp), course)

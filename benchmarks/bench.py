@@ -10,6 +10,11 @@
    still catches every gradient mutant of tests/mutants.py.
 4. otter-grader on an equivalent tiny assignment, side by side, when `otter` is installed
    (OTTER=/path/to/otter or on PATH).
+5. The students' start-up: in a fresh student release holding the solutions, the time from
+   launching `pytest -k softmax` to its first check result (warm: median of 3 after one run),
+   with the sandbox and with the portable runner, against `import torch` (target: 2 s on 2
+   cores, 1.3x `import torch`); and the notebook's check(): a second call in the same session
+   (target: under 1 s).
 
 Prints a Markdown table (paste it into the README) and exits non-zero when a target is missed.
 """
@@ -153,6 +158,64 @@ def large_rnn_backward() -> tuple[float, int, int]:
     return seconds, caught, len(mutants)
 
 
+def first_result(cmd: list[str], cwd: Path, repeat: int = 3) -> float:
+    """Median seconds from launching `cmd` to its first PASSED or FAILED line (after one warm-up run)."""
+    times = []
+    for _ in range(repeat + 1):
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        first = None
+        for line in proc.stdout:
+            if first is None and (" PASSED" in line or " FAILED" in line):
+                first = time.perf_counter() - start
+        proc.wait()
+        assert first is not None, f"no check result from {cmd}"
+        times.append(first)
+    return statistics.median(times[1:])
+
+
+NOTEBOOK_SECOND_CALL = """\
+import time
+import numpy as np
+from autograder import check
+
+
+def softmax(logits):
+    z = np.asarray(logits, dtype=float)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+check(softmax)
+time.sleep(3)  # a student reads the output before checking again
+start = time.perf_counter()
+assert check(softmax).passed
+print("SECOND", time.perf_counter() - start)
+"""
+
+
+def student_startup() -> dict[str, float]:
+    """Seconds to the first result of `pytest -k softmax` (each runner), and of a second check()."""
+    from autograder.build.release import build_release
+    from autograder.course import COURSE
+
+    found = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        release = build_release(COURSE, Path(tmp) / "dist")
+        for path in (ROOT / "solutions").glob("*.py"):
+            shutil.copy(path, release / path.name)
+        for runner in ("sandbox", "portable"):
+            found[runner] = first_result([PY, "-m", "pytest", "-p", "no:cacheprovider", "-k", "softmax",
+                                          f"--nlm-runner={runner}"], release)
+        script = Path(tmp) / "second_check.py"
+        script.write_text(NOTEBOOK_SECOND_CALL)
+        for runner in ("sandbox", "portable"):
+            env = {**os.environ, "NLM_RUNNER": runner, "PYTHONPATH": str(release / "autograder-checks")}
+            out = subprocess.run([PY, str(script)], cwd=tmp, env=env, check=True, capture_output=True, text=True).stdout
+            found[f"notebook {runner}"] = float(out.rsplit("SECOND", 1)[1])
+    return found
+
+
 def otter() -> str:
     """otter-grader on a tiny equivalent assignment (softmax + square_loss), if installed."""
     exe = os.environ.get("OTTER") or shutil.which("otter")
@@ -187,6 +250,15 @@ def main() -> int:
     seconds, caught, total = large_rnn_backward()
     row("rnn_backward check, ~2M parameters (run + judge)", f"{seconds:.2f} s, caught {caught}/{total} gradient mutants",
         "≤ 3 s, all", seconds <= 3 and caught == total)
+    startup = student_startup()
+    for runner in ("sandbox", "portable"):
+        seconds = startup[runner]
+        row(f"students' `pytest -k softmax`, first result, warm, {runner} runner",
+            f"{seconds:.2f} s ({seconds / torch_s:.2f}x `import torch`)", "≤ 2 s (1.3x)",
+            seconds <= 2 and seconds <= 1.3 * torch_s)
+    for runner in ("sandbox", "portable"):
+        seconds = startup[f"notebook {runner}"]
+        row(f"notebook check(softmax), second call, {runner} runner", f"{seconds:.2f} s", "< 1 s", seconds < 1)
     print("| measurement | result | target | met |\n| --- | --- | --- | --- |")
     print("\n".join(rows))
     print(f"\notter-grader: {otter()}")

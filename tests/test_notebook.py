@@ -124,6 +124,20 @@ def test_every_graded_function_has_exactly_one_marked_answer_cell():
     assert sorted(others) == sorted(f"{m}.imports" for m in PART_MODULES)
 
 
+def test_every_answer_cell_is_followed_by_its_check_cell():
+    """The cell after each answer runs that function's visible checks; it is never graded (no mark)."""
+    nb = nbformat.read(str(NOTEBOOK), as_version=4)
+    for i, cell in enumerate(nb.cells):
+        mark = cell.metadata.get("nlm", {}).get("answer", "")
+        if mark.endswith(".imports") or not mark:
+            continue
+        following = nb.cells[i + 1]
+        name = mark.split(".")[1]
+        assert following.cell_type == "code" and "nlm" not in following.metadata, mark
+        assert following.metadata["tags"] == ["check"]
+        assert following.source.splitlines()[-2:] == ["from autograder import check", f"check({name})"]
+
+
 def test_imports_cells_import_no_part_module():
     nb = nbformat.read(str(NOTEBOOK), as_version=4)
     for cell in nb.cells:
@@ -159,7 +173,8 @@ def test_optional_training_runs_top_to_bottom_with_the_solutions(tmp_path):
     optional = [c for c in after_checks if c.cell_type == "code"]
     assert optional and all("nlm" not in c.metadata for c in optional)  # ungraded, unmarked
     script = tmp_path / "run_notebook.py"
-    script.write_text("\n\n".join(c.source for c in nb.cells if c.cell_type == "code"))
+    code = [c for c in nb.cells if c.cell_type == "code" and "check" not in c.metadata.get("tags", [])]
+    script.write_text("\n\n".join(c.source for c in code))  # the check cells: tests/test_notebook_check.py
     env = {**os.environ, "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(tmp_path / "mpl")}
     run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=120)

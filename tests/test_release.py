@@ -7,6 +7,7 @@ in subprocesses started together so that the whole file stays within about a min
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -28,7 +29,7 @@ VISIBLE = load_checks(COURSE, include_hidden=False)
 HIDDEN = [c for c in load_checks(COURSE) if not c.visible]
 REFERENCE = "/autograder/course/reference.py"
 VISIBLE_POINTS = sum(c.points for c in VISIBLE)
-MUTATION = ("params[k] -= lr * grads[k]", "params[k] = params[k] - lr * grads[k]")
+MUTATION = ("        params[k] -= lr * grads[k]\n", "        params[k] = params[k] - lr * grads[k]\n")
 # function -> (old, new) in losses.py: the sum instead of the mean, and the square loss without ½
 SCALAR_MUTATIONS = {"cross_entropy": ("return float(-np.mean(log_probs[np.arange(n), t]))",
                                       "return float(-np.sum(log_probs[np.arange(n), t]))"),
@@ -70,9 +71,14 @@ def solution_lines() -> set[str]:
 
 
 def texts_of(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Every file of the zip as text; a notebook also as its cells' sources (JSON escapes quotes)."""
+    """Every file of the zip as text (a wheel's files too, named inside it); a notebook also as
+    its cells' sources (JSON escapes quotes)."""
     texts = {}
     for name in archive.namelist():
+        if name.endswith(".whl"):
+            with zipfile.ZipFile(io.BytesIO(archive.read(name))) as wheel:
+                texts.update({f"{name}!/{inner}": text for inner, text in texts_of(wheel).items()})
+            continue
         text = archive.read(name).decode("utf-8")
         if name.endswith(".ipynb"):
             text += "\n" + "\n".join("".join(c["source"]) for c in json.loads(text)["cells"])
@@ -117,6 +123,15 @@ def test_the_zip_holds_the_handout_the_checks_and_their_setup(built):
                  "hidden checks", "Gradescope"):
         assert text in readme, text
     assert "{{" not in readme
+    # One package index suffices; the CPU index comes after, as the faster option.
+    install = readme.index("pip install -e ./autograder-checks")
+    assert install < readme.index("--index-url https://download.pytorch.org/whl/cpu")
+    assert "pip install jupyter matplotlib" in readme
+    (wheel,) = release.glob("nlm_checks-*.whl")
+    assert f"!pip install -q {wheel.name}" in readme  # the one Colab cell
+    for option in ("--notebook=", "--submission=", "--nlm-timeout=", "--nlm-runner=portable"):
+        assert f"pytest {option}" in readme, option
+    assert "python -m autograder replay" in readme and "from autograder import check" in readme
 
 
 def test_no_hidden_check_and_no_solution_in_the_zip(built):
@@ -138,7 +153,7 @@ def test_no_hidden_check_and_no_solution_in_the_zip(built):
             leaks[name] = sorted(found)
     assert not leaks, leaks
     reference = [t for n, t in texts.items() if n.endswith(REFERENCE)]
-    assert reference == [(ROOT / "autograder" / "course" / "reference.py").read_text()]
+    assert reference == [(ROOT / "autograder" / "course" / "reference.py").read_text()] * 2  # the folder's, the wheel's
 
     visible_whats = {c.what for c in VISIBLE}
     secrets = {c.name for c in HIDDEN} | {c.what for c in HIDDEN if c.what not in visible_whats}
@@ -170,46 +185,78 @@ from autograder.check import load_checks
 from autograder.registry import load_course
 print("PROBE package=" + autograder.__file__)
 print("PROBE checks=%d" % len(load_checks(load_course(), include_hidden=True)))
+print("PROBE torch=%s" % ("torch" in sys.modules))
 sys.exit(int(code))
 """
+PORTABLE = "--nlm-runner=portable"
+SGD_PRINT = ("    for k in params:\n", "    print('stepping', sorted(params))\n    for k in params:\n")
+IMPORT_CRASH = '\nprint("trying rnn_forward out")\nwith open("my_data.txt") as f:\n    print(f.read())\n'
 
 
-def _env() -> dict[str, str]:
+def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
-    env.update(COLUMNS="250", PYTHONDONTWRITEBYTECODE="1")
+    env.update(COLUMNS="250", PYTHONDONTWRITEBYTECODE="1", **extra)
     return env
 
 
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, (path, old)
+    path.write_text(text.replace(old, new))
+
+
+def _work(release: Path, parent: Path, name: str) -> Path:
+    """A fresh copy of the unzipped release holding the files of the run `name`."""
+    folder = parent / "student-work"
+    shutil.copytree(release, folder)
+    if name.endswith("stubs") or name in ("outside", "wheel"):
+        return folder  # these grade the stubs here, or a submission elsewhere
+    for path in SOLUTIONS.glob("*.py"):
+        shutil.copy(path, folder / path.name)
+    if name.endswith("mutant"):
+        _edit(folder / "sgd.py", *MUTATION)
+        _edit(folder / "sgd.py", *SGD_PRINT)
+    if name == "scalars":  # mistakes of the functions that return a float, and rnn.py crashing at import
+        for old, new in SCALAR_MUTATIONS.values():
+            _edit(folder / "losses.py", old, new)
+        (folder / "rnn.py").write_text((folder / "rnn.py").read_text() + IMPORT_CRASH)
+    return folder
+
+
 @pytest.fixture(scope="module")
-def runs(built, tmp_path_factory):
+def installed(built, tmp_path_factory):
+    """The release's wheel installed (its files only) into a folder of its own."""
+    _, release = built
+    (wheel,) = release.glob("nlm_checks-*.whl")
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+                    "--target", str(target), str(wheel)], check=True, capture_output=True, timeout=120)
+    return target
+
+
+@pytest.fixture(scope="module")
+def runs(built, installed, tmp_path_factory):
     """name -> (exit code, output, folder), for every run, started together."""
     _, release = built
-    folders = {}
-    for name in ("solutions", "stubs", "mutant", "scalars"):
-        folder = tmp_path_factory.mktemp("runs") / "student-work"
-        shutil.copytree(release, folder)
-        if name != "stubs":
-            for path in SOLUTIONS.glob("*.py"):
-                shutil.copy(path, folder / path.name)
-        if name == "mutant":
-            sgd = folder / "sgd.py"
-            assert MUTATION[0] in sgd.read_text()
-            sgd.write_text(sgd.read_text().replace(*MUTATION))
-        if name == "scalars":  # mistakes of the functions that return a float
-            losses = folder / "losses.py"
-            text = losses.read_text()
-            for old, new in SCALAR_MUTATIONS.values():
-                assert old in text
-                text = text.replace(old, new)
-            losses.write_text(text)
-        folders[name] = folder
-    folders["collect"] = folders["stubs"]
-    commands = {name: ([sys.executable, "-c", PROBE, "-p", "no:cacheprovider"], folder)
-                for name, folder in folders.items() if name != "collect"}
-    commands["collect"] = ([sys.executable, "-c", PROBE, "-p", "no:cacheprovider", "--collect-only",
-                            "-k", "softmax"], folders["collect"])
-    commands["check"] = ([sys.executable, "-m", "autograder", "check", str(SOLUTIONS)], ROOT)
-    started = {name: subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=subprocess.PIPE,
+    folders = {name: _work(release, tmp_path_factory.mktemp("runs"), name)
+               for name in ("solutions", "stubs", "mutant", "scalars", "portable-stubs",
+                            "portable-mutant", "outside", "wheel")}
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "my solutions"  # outside the release folder
+    shutil.copytree(SOLUTIONS, elsewhere)
+    # A generous limit per call: eleven runs share the machine, and a stand-in's first answer imports torch.
+    probe = [sys.executable, "-c", PROBE, "-p", "no:cacheprovider", "--nlm-timeout=60"]
+    commands = {name: (probe, folders[name]) for name in ("solutions", "stubs", "mutant", "scalars")}
+    commands.update({
+        "collect": ([*probe, "--collect-only", "-k", "softmax"], folders["stubs"]),
+        "portable-stubs": ([*probe, PORTABLE], folders["portable-stubs"]),
+        "portable-mutant": ([*probe, PORTABLE], folders["portable-mutant"]),
+        "outside": ([*probe, PORTABLE, f"--submission={elsewhere}"], folders["outside"]),
+        "wheel": ([*probe, "--submission", str(elsewhere), "-k", "losses.softmax"], folders["wheel"]),
+        "check": ([sys.executable, "-m", "autograder", "check", str(SOLUTIONS), "--runner", "portable",
+                   "-k", "softmax", "--nlm-timeout=60"], ROOT),
+    })
+    envs = {"wheel": _env(PYTHONPATH=str(installed))}
+    started = {name: subprocess.Popen(cmd, cwd=cwd, env=envs.get(name) or _env(), stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT, text=True)
                for name, (cmd, cwd) in commands.items()}
     results = {}
@@ -235,23 +282,26 @@ def probe(output: str, key: str) -> str:
     return re.search(rf"^PROBE {key}=(.*)$", output, re.M).group(1)
 
 
-@pytest.mark.parametrize("name", ["solutions", "stubs", "mutant", "collect"])
+@pytest.mark.parametrize("name", ["solutions", "stubs", "mutant", "collect", "portable-mutant", "outside"])
 def test_each_run_uses_the_release_copy_which_loads_without_hidden_checks(runs, name):
     code, output, folder = runs[name]
     assert Path(probe(output, "package")).is_relative_to(folder / CHECKS_FOLDER), output[-3000:]
     assert int(probe(output, "checks")) == len(VISIBLE)
 
 
-def test_solutions_pass_every_visible_check(runs):
-    code, output, _ = runs["solutions"]
+@pytest.mark.parametrize("name", ["solutions", "outside"])
+def test_solutions_pass_every_visible_check(runs, name):
+    """Also with the portable runner, and a submission outside the folder given as --submission=PATH."""
+    code, output, _ = runs[name]
     assert code == 0, output[-3000:]
     assert set(outcomes(output).values()) == {"PASSED"} and len(outcomes(output)) == len(VISIBLE)
     assert f"visible checks: {VISIBLE_POINTS:g}/{VISIBLE_POINTS:g} points (hidden checks run when you submit)" in output
     assert f"{len(VISIBLE)} passed" in output
 
 
-def test_stubs_are_not_attempted_and_the_run_fails(runs):
-    code, output, _ = runs["stubs"]
+@pytest.mark.parametrize("name", ["stubs", "portable-stubs"])
+def test_stubs_are_not_attempted_and_the_run_fails(runs, name):
+    code, output, _ = runs[name]
     assert code == 1, output[-3000:]
     assert set(outcomes(output).values()) == {"NOT ATTEMPTED"} and len(outcomes(output)) == len(VISIBLE)
     assert "Nothing attempted yet" in output and "this run FAILS" in output
@@ -261,8 +311,10 @@ def test_stubs_are_not_attempted_and_the_run_fails(runs):
     assert final and "passed" not in final[-1], final  # pytest's own verdict line: no "N passed"
 
 
-def test_a_bug_in_sgd_step_fails_only_its_checks_with_the_autograders_feedback(runs, sandbox):
-    code, output, folder = runs["mutant"]
+@pytest.mark.parametrize("name", ["mutant", "portable-mutant"])
+def test_a_bug_in_sgd_step_fails_only_its_checks_with_the_autograders_feedback(runs, sandbox, name):
+    """Word for word the grader's feedback, then what sgd_step printed and the line that replays it."""
+    code, output, folder = runs[name]
     assert code == 1, output[-3000:]
     words = outcomes(output)
     assert len(words) == len(VISIBLE)
@@ -275,9 +327,13 @@ def test_a_bug_in_sgd_step_fails_only_its_checks_with_the_autograders_feedback(r
     report = grade(folder, COURSE, sandbox=sandbox, checks=VISIBLE)
     expected = {r.name: r.feedback for r in report.results if r.status != "passed"}
     assert set(expected) == failed
-    for name, feedback in expected.items():
-        assert feedback in output, name  # word for word, hint included, no traceback
-    assert "Traceback" not in output and "autograder/" not in output.split("= FAILURES =")[1].split("= autograder")[0]
+    failures = output.split("= FAILURES =")[1].split("= autograder")[0]
+    for check, feedback in expected.items():
+        assert feedback in output, check  # word for word, hint included, no traceback
+        assert f'Replay this call by hand: python -m autograder replay "{check}"' in failures, check
+    assert failures.count("Your code printed:\n  | stepping [") == len(expected)
+    assert "Traceback" not in output and "autograder/" not in failures
+    assert ("with the portable runner" in output) == (name == "portable-mutant")
 
 
 def test_the_hints_of_functions_returning_a_float_reach_the_students(runs):
@@ -304,9 +360,38 @@ def test_k_selects_the_checks_by_name(runs):
     assert any(c.function.qualname == "losses.softmax" for c in VISIBLE if "softmax" in c.name)
 
 
-def test_check_command_in_the_instructor_repo(runs):
+def test_check_command_in_the_instructor_repo_with_the_portable_runner(runs):
     code, output, _ = runs["check"]
     assert code == 0, output[-3000:]
-    assert f"visible checks: {VISIBLE_POINTS:g}/{VISIBLE_POINTS:g} points" in output
-    assert f"{len(VISIBLE)} passed" in output
+    softmax = [c for c in VISIBLE if "softmax" in c.name]
+    assert f"{len(softmax)} passed" in output and "with the portable runner" in output
     assert re.search(r"^losses::losses\.softmax: .* PASSED", output, re.M)
+
+
+def test_a_module_that_crashes_at_import_is_explained_once_with_the_advice(runs):
+    """rnn.py ends with test code reading a file that is not there: one message for all its checks."""
+    code, output, _ = runs["scalars"]
+    failures = output.split("= FAILURES =", 1)[1].split("= autograder", 1)[0]
+    rnn = [c for c in VISIBLE if c.function.module == "rnn"]
+    assert {outcomes(output)[c.name] for c in rnn} == {"CRASHED"}
+    assert failures.count("FileNotFoundError") == 1 and failures.count("rnn.py could not be imported, so") == 1
+    assert 'move it under `if __name__ == "__main__":`' in failures
+    assert "Importing rnn.py printed:\n  | trying rnn_forward out" in failures
+    assert failures.count("not run: rnn.py could not be imported") == len(rnn) - 1
+    assert "note: rnn.py could not be imported" in output.split("= autograder", 1)[1]
+
+
+def test_the_wheel_installs_the_plugin_and_its_checks_need_no_torch(runs, installed):
+    """`pytest --submission PATH` (PATH outside the folder, as a separate argument) needs the plugin
+    registered before pytest parses its arguments: the wheel's pytest11 entry point does that. The
+    release records the reference's observations: `-k losses.softmax` never imports torch in
+    pytest's process (the runner's child has it preloaded)."""
+    from autograder.check.judges import recorded_key
+
+    code, output, _ = runs["wheel"]
+    assert code == 0, output[-3000:]
+    assert Path(probe(output, "package")).is_relative_to(installed)
+    assert f"{sum(c.function.name == 'softmax' for c in VISIBLE)} passed" in output
+    assert probe(output, "torch") == "False"
+    recorded = json.loads((installed / "autograder" / "course" / "recorded_reference.json").read_text())
+    assert set(recorded) == {recorded_key(c, call) for c in VISIBLE for call in c.calls}

@@ -7,7 +7,8 @@ per file of `handout/extras/` in the order of their numbers (`1-train-intro.md` 
 `2-train-data.py` a code cell, ...).
 
 Answer cells carry the metadata ``{"nlm": {"answer": "<module>.<function>"}}`` (and the tag
-"answer"); the imports cells carry ``{"nlm": {"answer": "<module>.imports"}}``, because once any
+"answer"), and each is followed by a check cell (tag "check", no mark: never graded) that runs
+that function's visible checks with `from autograder import check`; the imports cells carry ``{"nlm": {"answer": "<module>.imports"}}``, because once any
 cell is marked the loader (`submission.py`) reads the marked cells only, and the answers need their
 imports. The functions come verbatim from the stubs (or the solutions), cut out with `ast`, so the
 notebook can never drift from the `.py` handout. Imports of the part modules themselves (`from
@@ -30,6 +31,11 @@ from autograder.registry import Course
 
 NBFORMAT_MINOR = 5  # cell ids, which make the file reproducible byte for byte
 ANSWER_TAG = "answer"
+CHECK_TAG = "check"
+CHECK_CELL = """\
+# Check {name}: its visible checks, on the cells you have run (the checks must be installed: README.md).
+from autograder import check
+check({name})"""
 _SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _MARKER_LINE = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION[^\n]*\n", re.MULTILINE)
@@ -138,6 +144,7 @@ def _code_cells(course: Course, part, text: str) -> list[nbformat.NotebookNode]:
     for name in graded:
         cells.append(_code(f"{module}-{name}", _segment(lines, functions[name], comments=True),
                            answer_mark(module, name), (ANSWER_TAG,)))
+        cells.append(_code(f"{module}-{name}-check", CHECK_CELL.format(name=name), tags=(CHECK_TAG,)))
     return cells
 
 

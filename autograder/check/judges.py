@@ -8,36 +8,31 @@ error), and a hint when the output matches one of the function's known mistakes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from autograder.check import Call, Check, Judge, Verdict, numerics
 from autograder.check.feedback import feedback
+from autograder.check.mistakes import fingerprint
 from autograder.check.observe import observe
+from autograder.isolate import protocol
 
 def difference(got: Any, expected: Any, where: str = "the result",
                rtol: float = numerics.RTOL, atol: float = numerics.ATOL) -> str | None:
-    """None when `got` matches `expected` (same structure, shapes, values); else what differs."""
+    """None when `got` matches `expected` (same structure, shapes, values); else what differs.
+    Every wrong component of a dict or tuple is named (both gradients of a wrong derivative)."""
     if isinstance(expected, dict):
         if not isinstance(got, dict):
             return f"{where}: expected a dict, got {numerics.describe(got)}"
         missing = [k for k in expected if k not in got]
         if missing:
             return f"{where}: missing key(s) {', '.join(map(repr, missing))}"
-        for k in expected:
-            found = difference(got[k], expected[k], f"{where}[{k!r}]", rtol, atol)
-            if found:
-                return found
-        return None
+        return _every(difference(got[k], expected[k], f"{where}[{k!r}]", rtol, atol) for k in expected)
     if isinstance(expected, (tuple, list)) and not _is_numeric_list(expected):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             return f"{where}: expected {len(expected)} values, got {numerics.describe(got)}"
-        for i, (g, e) in enumerate(zip(got, expected)):
-            found = difference(g, e, f"{where}[{i}]", rtol, atol)
-            if found:
-                return found
-        return None
+        return _every(difference(g, e, f"{where}[{i}]", rtol, atol) for i, (g, e) in enumerate(zip(got, expected)))
     try:
         got_array = numerics.as_float64(got)
     except numerics.NotNumeric as error:
@@ -50,6 +45,12 @@ def difference(got: Any, expected: Any, where: str = "the result",
         return f"{where}: expected {kind}, got shape {got_array.shape}"
     diff = numerics.compare(got_array, expected_array, rtol, atol)
     return None if diff.ok else f"{where}: {diff.sentence()}"
+
+
+def _every(problems: Iterable[str | None]) -> str | None:
+    """The components' problems, one per line, or None when there are none."""
+    found = [p for p in problems if p]
+    return ";\n".join(found) or None
 
 
 def _is_numeric_list(value) -> bool:
@@ -99,7 +100,24 @@ def reference_observation(check: Check, call: Call) -> Any:
     return _REFERENCE(check, call)
 
 
+# The reference's observations recorded when the student release was built (build/release.py),
+# "<qualname> <call fingerprint>" -> protocol JSON: judged from these, a check needs no torch.
+_RECORDED: dict[str, str] = {}
+
+
+def use_recorded_reference(table: Mapping[str, str]) -> None:
+    """Judge from recorded reference observations where they cover a call (the student release)."""
+    _RECORDED.update(table)
+
+
+def recorded_key(check: Check, call: Call) -> str:
+    return f"{check.function.qualname} {fingerprint(call)}"
+
+
 def _reference(check: Check, call: Call) -> Any:
+    recorded = _RECORDED.get(recorded_key(check, call)) if _RECORDED else None
+    if recorded is not None:
+        return protocol.decode(recorded.encode())
     return observe(check.function.reference, check.function, call)
 
 

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from autograder.isolate.run import Confinement
+
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -69,15 +71,6 @@ class View:
     ids: tuple[int, int] | None = None        # as root: the (uid, gid) student code runs as
 
 
-@dataclass(frozen=True)
-class Status:
-    """Whether runs here are confined, and if not, why."""
-
-    confined: bool
-    reason: str = ""
-    mode: str = ""  # "root" (namespaces as root) or "user namespace"
-
-
 class ConfinementError(OSError):
     """The kernel refused a step of the confinement."""
 
@@ -90,8 +83,8 @@ def python_paths(allowed: tuple[str, ...]) -> tuple[str, ...]:
     paths = {sysconfig.get_path("stdlib", vars=base), sysconfig.get_path("platstdlib", vars=base),
              os.path.realpath(os.path.dirname(os.__file__))}
     for dist in _distributions(allowed):
-        for file in dist.files or ():
-            top = file.parts[0]
+        tops = {file.parts[0] for file in dist.files or ()}  # a RECORD lists thousands of files
+        for top in tops:
             if top in ("..", "__pycache__") or top.endswith((".dist-info", ".egg-info", ".pth")):
                 continue
             paths.add(str(Path(dist.locate_file(top)).resolve()))
@@ -118,7 +111,7 @@ def _distributions(names: tuple[str, ...]) -> list:
     return found
 
 
-def probe(view: View) -> Status:
+def probe(view: View) -> Confinement:
     """Try the whole confinement once in a throwaway child: what every run here will get."""
     read, write = os.pipe()
     pid = os.fork()
@@ -135,7 +128,7 @@ def probe(view: View) -> Status:
         said = pipe.read().decode(errors="replace")
     os.waitpid(pid, 0)
     mode = "root" if os.geteuid() == 0 else "user namespace"
-    return Status(True, mode=mode) if said == "ok" else Status(False, said or "the confined child died")
+    return Confinement(True, mode=mode) if said == "ok" else Confinement(False, said or "the confined child died")
 
 
 def _looks_confined() -> bool:

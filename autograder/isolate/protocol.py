@@ -144,6 +144,11 @@ def _plain_array(array: np.ndarray) -> dict[str, Any]:
     return {_ARRAY_KEY: text, "dtype": dtype, "shape": list(array.shape)}
 
 
+def encoded(message: Any) -> bytes:
+    """A message's bytes (a message already encoded is passed through)."""
+    return message if isinstance(message, bytes) else encode(message)
+
+
 def decode(data: bytes) -> Any:
     """Parse one message from untrusted bytes into plain Python objects, writable np.ndarrays and
     numpy Generators (for Rng markers and generator states)."""

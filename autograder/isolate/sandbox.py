@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from autograder.isolate import confine, protocol
-from autograder.isolate.confine import Status as Confinement
+from autograder.isolate.run import Confinement, Event, Limits
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -77,23 +77,6 @@ _LIBC = ctypes.CDLL(None, use_errno=True)
 _STATUS = re.compile(rb"^State:\s*(\S).*?^PPid:\s*(\d+).*?^Uid:\s*([^\n]*)", re.S | re.M)
 
 
-@dataclass(frozen=True)
-class Limits:
-    # Per step: wall-clock seconds from the step's start; nothing the child sends extends it.
-    timeout_s: float = 10.0
-    # Address space the student may add on top of the pre-imported baseline.
-    memory_bytes: int = 2 * 2**30
-    # stdout and stderr each, per step: the first N bytes are kept, the rest read and discarded.
-    output_bytes: int = 16 * 1024
-    # Processes and threads a run may have at once (RLIMIT_NPROC, per user namespace or per uid).
-    processes: int = 64
-    # CPU seconds per step, all the run's processes together (besides the wall-clock deadline);
-    # None: as many as the timeout has seconds.
-    cpu_s: float | None = None
-    # The run's writable scratch folder (a tmpfs), and nothing else is writable.
-    scratch_bytes: int = 64 * 2**20
-
-
 # Imported once by the zygote: children start with them loaded (fast), and a confined child,
 # which sees no Python installation of the grader's, can use them. The whole public standard
 # library comes too (0.2 s and 8 MB on top of torch, which loads most of it anyway).
@@ -104,20 +87,6 @@ PRELOAD = ("numpy", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.testing"
            "torch.nn.functional", "torch.optim", "autograder.isolate.harness",
            *sorted(name for name in sys.stdlib_module_names
                    if not name.startswith("_") and name not in _NOT_PRELOADED))
-
-
-@dataclass
-class Event:
-    """What the zygote reported: a message of the child (raw bytes, not yet decoded), what it
-    printed, or that it ended (outcome: finished, timeout, exited, signalled, protocol)."""
-
-    kind: str                       # "message", "output" or "ended"
-    data: bytes = b""
-    stdout: str = ""
-    stderr: str = ""
-    truncated: bool = False
-    outcome: str = ""
-    detail: str = ""
 
 
 @dataclass
@@ -292,14 +261,14 @@ class Child:
         """Send a step (a message, or its protocol bytes): the child has `timeout_s` from now, and
         may send frames of `limit` bytes."""
         self._wait = timeout_s + _GRACE_S
-        self._write(b"T" + _STEP.pack(timeout_s, limit) + _encoded(message))
+        self._write(b"T" + _STEP.pack(timeout_s, limit) + protocol.encoded(message))
 
     def answer(self, message: Any, grader_s: float = 0.0) -> None:
         """Send what the child asked for (a message, or its protocol bytes) within the current
         step; `grader_s`, the time the grader took to answer, is not the student's to pay: the
         step's deadline moves by that much (nothing the child sends can move it)."""
         self._wait += grader_s
-        self._write(b"A" + _PAUSE.pack(grader_s) + _encoded(message))
+        self._write(b"A" + _PAUSE.pack(grader_s) + protocol.encoded(message))
 
     def kill(self) -> None:
         self._write(b"K")
@@ -345,10 +314,6 @@ class Child:
             protocol.write_frame(self.sandbox._proc.stdin.fileno(), frame)
         except (BrokenPipeError, AttributeError):
             pass  # the zygote is gone; next_event reports it
-
-
-def _encoded(message: Any) -> bytes:
-    return message if isinstance(message, bytes) else protocol.encode(message)
 
 
 def confinement_here(allowed: Sequence[str] = ("numpy", "torch")) -> Confinement:

@@ -9,13 +9,17 @@ under one collector per part (`losses`, `backprop`, `sgd`, `rnn`), so `pytest -k
   * `--notebook PATH`: a Jupyter notebook defining the functions,
   * `--submission PATH`: any folder, notebook, .py or .zip, as `python -m autograder grade` takes.
 
-Nothing of the student's is imported here: the whole target is graded once, on the first check
-that runs, by `autograder.grade` with one sandbox (student code only ever runs in its children),
-visible checks only; every test then reports its own CheckResult. passed -> pass; failed, crashed
-or timed out -> fail, showing the autograder's feedback (no traceback); not attempted (a stub that
-raises NotImplementedError, a missing file or function) -> "NOT ATTEMPTED", which counts as a
-failure in the exit status: a run with stubs never looks like success. A hang costs its own check:
-every call runs under the sandbox's wall-clock limit (--nlm-timeout, 10 s by default).
+Nothing of the student's is imported here: the target is loaded once and each function's visible
+checks run in one child of the runner when its first test runs (autograder/student/checking.py),
+so the first result comes as soon as that function has run. The runner (--nlm-runner) is the
+Linux sandbox that grading uses, or the portable runner (a fresh `python` per child: macOS,
+Windows, and Linux on request); it is started when pytest configures, so it preloads while pytest
+collects. passed -> pass; failed, crashed or timed out -> fail, showing the autograder's feedback
+(no traceback), what the code printed and the command that replays the call; a module that does
+not import is explained once; not attempted (a stub that raises NotImplementedError, a missing
+file or function) -> "NOT ATTEMPTED", which counts as a failure in the exit status: a run with
+stubs never looks like success. A hang costs its own check: every call runs under a wall-clock
+limit (--nlm-timeout, 10 s by default).
 
 The plugin is inert unless switched on: by `nlm_checks = true` in the ini file (the student
 release's pytest.ini), by --submission / --notebook, or by `python -m autograder check PATH`.
@@ -34,10 +38,11 @@ import pytest
 
 if TYPE_CHECKING:
     from autograder.check import Check
-    from autograder.grade import GradeReport
     from autograder.score import CheckResult
+    from autograder.student.checking import Checking, Outcome
 
 DEFAULT_TIMEOUT_S = 10.0
+RUNNERS = ("sandbox", "portable")  # autograder.student.checking.RUNNERS, without importing it yet
 _FAILURE_WORDS = {"failed": "FAILED", "crashed": "CRASHED", "timed out": "TIMED OUT"}
 NOT_ATTEMPTED = "not attempted"  # the terminal's category (and word) for a check of a stub
 
@@ -50,6 +55,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="grade this Jupyter notebook (the handout's .ipynb) instead of the .py files")
     group.addoption("--nlm-timeout", metavar="SECONDS", type=float, default=DEFAULT_TIMEOUT_S,
                     help=f"wall-clock limit for each call of your functions (default {DEFAULT_TIMEOUT_S:g})")
+    group.addoption("--nlm-runner", choices=RUNNERS, default=None,
+                    help="where your functions run: 'sandbox' (Linux, as in grading; the default there) "
+                         "or 'portable' (a fresh python process per run; the default on macOS and Windows)")
     parser.addini("nlm_checks", type="bool", default=False,
                   help="collect the autograder's visible checks, grading the files in the rootdir")
 
@@ -75,7 +83,20 @@ def pytest_configure(config: pytest.Config) -> None:
         label = f"{'notebook' if notebook else 'submission'} {submission or notebook}"
     else:
         target, label = config.rootpath, f"your files in {config.rootpath}"
-    config.stash[_STATE] = Grading(target, label, timeout)
+    from autograder.student.checking import default_runner
+
+    runner = config.getoption("nlm_runner") or default_runner()
+    if runner == "sandbox" and not sys.platform.startswith("linux"):
+        raise pytest.UsageError("--nlm-runner sandbox needs Linux; --nlm-runner portable runs anywhere")
+    grading = config.stash[_STATE] = Grading(target, label, timeout, runner)
+    if not (config.option.collectonly or getattr(config.option, "help", False)):
+        grading.start()  # the runner preloads numpy and torch while pytest collects
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    grading = config.stash.get(_STATE, None)
+    if grading is not None:
+        grading.close()
 
 
 # ---------------------------------------------------------------- collection
@@ -153,12 +174,14 @@ class CheckItem(pytest.Item):
             self.add_marker(pytest.mark.timeout(0))
 
     def runtest(self) -> None:
-        result = self.config.stash[_STATE].result(self)
+        grading = self.config.stash[_STATE]
+        outcome = grading.outcome(self)
+        result = outcome.result
         if result.status == "passed":
             return
         if result.status == NOT_ATTEMPTED:
             pytest.skip(_not_attempted_reason(result.feedback))
-        raise CheckFailed(f"{result.status} (0/{result.max_score:g} points)\n{result.feedback}")
+        raise CheckFailed(grading.failure_text(self.check, outcome))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:
         if isinstance(excinfo.value, CheckFailed):
@@ -187,48 +210,74 @@ def _not_attempted_reason(feedback: str) -> str:
 
 @dataclass
 class Grading:
-    """The session's one grading run and what the tests made of it."""
+    """The session's grading: the runner, the one Checking of the target, what the tests made of it."""
 
     target: Path
     label: str
     timeout_s: float
+    runner: str
     collected: bool = False
-    report: GradeReport | None = None
+    sandbox: Any = None
+    checking: Checking | None = None
     error: str | None = None
     seconds: float = 0.0
-    results: dict[str, CheckResult] = field(default_factory=dict)  # check name -> result
     statuses: dict[str, str] = field(default_factory=dict)  # nodeid -> status, of the tests that ran
     ran: dict[str, CheckResult] = field(default_factory=dict)  # check name -> result, likewise
+    shown_under: dict[str, str] = field(default_factory=dict)  # an import failure -> the check showing it
 
-    def result(self, item: CheckItem) -> CheckResult:
-        if self.report is None and self.error is None:
-            self._grade([i.check for i in item.session.items if isinstance(i, CheckItem)])
+    def start(self) -> None:
+        from autograder.registry import load_course
+        from autograder.student.checking import open_runner
+
+        try:
+            self.sandbox = open_runner(self.runner, load_course(), self.timeout_s)
+        except Exception as error:  # noqa: BLE001 - every check reports it
+            self.error = f"the autograder could not start its {self.runner} runner: {type(error).__name__}: {error}"
+
+    def outcome(self, item: CheckItem) -> Outcome:
+        if self.checking is None and self.error is None:
+            self._load([i.check for i in item.session.items if isinstance(i, CheckItem)])
         if self.error is not None:
             raise GradingError(self.error)
-        found = self.results.get(item.check.name)
-        if found is None:
-            raise GradingError(f"the autograder returned no result for {item.check.name!r}")
-        self.statuses[item.nodeid] = found.status
-        self.ran[item.check.name] = found
+        began = time.monotonic()
+        try:
+            found = self.checking.outcome(item.check)
+        except Exception as error:  # noqa: BLE001 - a bug of the checks, not of the student's code
+            raise GradingError(f"the autograder could not run the checks: {type(error).__name__}: {error}") from error
+        finally:
+            self.seconds += time.monotonic() - began
+        self.statuses[item.nodeid] = found.result.status
+        self.ran[item.check.name] = found.result
         return found
 
-    def _grade(self, checks: list[Check]) -> None:
-        if not sys.platform.startswith("linux"):
-            self.error = ("the checks need Linux: they run your functions in a Linux sandbox (fork, "
-                          "rlimits, /proc). On Windows use WSL 2; on a Mac, a Linux container (README.md).")
-            return
-        start = time.monotonic()
-        try:
-            from autograder.grade import grade
-            from autograder.isolate.sandbox import Limits
-            from autograder.registry import load_course
+    def _load(self, checks: list[Check]) -> None:
+        from autograder.registry import load_course
+        from autograder.student.checking import Checking, use_recorded_reference
 
-            self.report = grade(self.target, load_course(), limits=Limits(timeout_s=self.timeout_s),
-                                include_hidden=False, checks=checks)
+        began = time.monotonic()
+        if self.sandbox is None:
+            self.start()
+        if self.error is not None:
+            return
+        course = load_course()
+        use_recorded_reference(course)
+        try:
+            self.checking = Checking(self.target, course, self.sandbox, checks)
         except Exception as error:  # noqa: BLE001 - every check reports it
-            self.error = f"the autograder could not run the checks: {type(error).__name__}: {error}"
-        self.seconds = time.monotonic() - start
-        self.results = {r.name: r for r in self.report.results} if self.report else {}
+            self.error = f"the autograder could not load {self.label}: {type(error).__name__}: {error}"
+        self.seconds += time.monotonic() - began
+
+    def failure_text(self, check: Check, outcome: Outcome) -> str:
+        from autograder.student.present import failure_text
+
+        return failure_text(check, outcome, self.shown_under, self.checking.printed_at_import(check.function.module))
+
+    def close(self) -> None:
+        if self.checking is not None:
+            self.checking.close()
+        if self.sandbox is not None:
+            self.sandbox.close()
+            self.sandbox = None
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
@@ -254,11 +303,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     grading = config.stash.get(_STATE, None)
-    if grading is None or (grading.report is None and grading.error is None):
+    if grading is None or (grading.checking is None and grading.error is None):
         return
     from autograder.check import load_checks
     from autograder.registry import load_course
     from autograder.score import function_scores
+    from autograder.student.present import escaped
 
     course = load_course()
     tr = terminalreporter
@@ -266,11 +316,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if grading.error is not None:
         tr.write_line(grading.error, red=True, bold=True)
         return
-    report = grading.report
-    tr.write_line(f"graded {grading.label} in {grading.seconds:.1f} s")
-    for message in report.messages:
-        bad = message.startswith("rejected") or report.kind in ("rejected", "empty")
+    submission = grading.checking.submission
+    tr.write_line(f"graded {grading.label} with the {grading.runner} runner in {grading.seconds:.1f} s")
+    for message in submission.messages:
+        bad = message.startswith("rejected") or submission.kind in ("rejected", "empty")
         tr.write_line(f"  note: {message}", red=bad, yellow=not bad)
+    for message, check in grading.shown_under.items():
+        first = escaped(message.strip().splitlines()[-1] if message.strip() else message)
+        tr.write_line(f"  note: {check.split('.')[0]}.py could not be imported ({first}); "
+                      f"its functions score 0 (see \"{check}\")", red=True)
 
     results = list(grading.ran.values())  # -x or Ctrl-C may have stopped the run early
     scores = [s for s in function_scores(course, results) if s.max_score]
@@ -311,10 +365,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 # ---------------------------------------------------------------- python -m autograder check
 
 
-def run_checks(path: Path, pytest_args: list[str] | tuple[str, ...] = ()) -> int:
-    """`python -m autograder check PATH [pytest options]`: the students' pytest run on any
-    submission, from anywhere (an empty scratch folder is the rootdir, so no other suite, ini
-    file or conftest takes part). Returns pytest's exit code."""
+def run_checks(path: Path, pytest_args: list[str] | tuple[str, ...] = (), runner: str | None = None) -> int:
+    """`python -m autograder check PATH [--runner R] [pytest options]`: the students' pytest run
+    on any submission, from anywhere (an empty scratch folder is the rootdir, so no other suite,
+    ini file or conftest takes part). Returns pytest's exit code."""
     import os
     import sys
     import tempfile
@@ -325,8 +379,8 @@ def run_checks(path: Path, pytest_args: list[str] | tuple[str, ...] = ()) -> int
         return int(pytest.ExitCode.USAGE_ERROR)
     with tempfile.TemporaryDirectory(prefix="nlm-check-") as scratch:
         Path(scratch, "pytest.ini").write_text("[pytest]\n")
-        args = ["--rootdir", scratch, "-p", "no:cacheprovider", "-v", "--submission", str(path),
-                *pytest_args, scratch]
+        args = ["--rootdir", scratch, "-p", "no:cacheprovider", "-v", f"--submission={path}",
+                *([f"--nlm-runner={runner}"] if runner else []), *pytest_args, scratch]
         cwd = os.getcwd()
         os.chdir(scratch)  # node ids print relative to where pytest runs: "losses::losses.softmax: ..."
         try:
