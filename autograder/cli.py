@@ -36,25 +36,6 @@ def _limits(args: argparse.Namespace):
     return Limits(timeout_s=args.timeout, memory_bytes=int(args.memory_gib * 2**30))
 
 
-def _confinement_or_refuse(args: argparse.Namespace, status=None) -> int | None:
-    """Say loudly, once, that student code will run unconfined; with --require-confinement,
-    refuse instead (exit status 3)."""
-    from autograder.isolate.sandbox import NOT_CONFINED, confinement_here
-
-    status = status or confinement_here()
-    if status.confined:
-        return None
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    if getattr(args, "require_confinement", False):
-        console.print(f"[bold red]refusing to grade:[/] {NOT_CONFINED.format(reason=status.reason)}",
-                      markup=True, highlight=False)
-        return 3
-    console.print(f"[bold red]{NOT_CONFINED.format(reason=status.reason)}[/]", markup=True, highlight=False)
-    return None
-
-
 def _grade(args: argparse.Namespace) -> int:
     from autograder.grade import preload
 
@@ -66,13 +47,16 @@ def _grade(args: argparse.Namespace) -> int:
     course = _course()
     # Start the fork server first: it imports torch on the other core while this process does.
     with Sandbox(_limits(args), preload=preload(course)) as sandbox:
-        refused = _confinement_or_refuse(args, sandbox.confinement())
-        if refused is not None:
-            return refused
         from autograder.grade import grade
+        from autograder.registry import warm_reference
         from autograder.report.gradescope import write_results
         from autograder.report.terminal import print_report
 
+        warm_reference(course)
+        from autograder.isolate.sandbox import confinement_or_refuse
+
+        if not confinement_or_refuse(args.require_confinement, sandbox.confinement()):  # (waits for it)
+            return 3
         report = grade(args.submission, course, sandbox=sandbox, include_hidden=not args.visible_only)
     if args.results:
         write_results(course, report, args.results)
@@ -234,9 +218,6 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _grade_all(args: argparse.Namespace) -> int:
-    refused = _confinement_or_refuse(args)
-    if refused is not None:
-        return refused
     from autograder.batch.run import main
 
     return main(args)

@@ -37,11 +37,21 @@ def write_student(course: Any, reports: Path, row: Row) -> None:
     folder = make_folder(make_folder(reports / STUDENTS) / row.folder)
     who = row.student_id + (f" ({row.name})" if row.name else "")
     full = feedback_markdown(course, row.report, who, status=row.status, row=row)
-    write_text(folder / "feedback.md", full)
+    if _unchanged(folder / "feedback.md", full):  # a cached student's files, as last written
+        return
     write_text(folder / "feedback_student.md",
                feedback_markdown(course, row.report, who, status=row.status, row=row, visible_only=True))
     write_text(folder / "feedback.html", feedback_page(full, f"Feedback: {one_line(who)}"))
     write_text(folder / "results.json", json.dumps(results_json(course, row.report), indent=2, allow_nan=False))
+    write_text(folder / "feedback.md", full)  # last: it vouches for the other three
+
+
+def _unchanged(path: Path, text: str) -> bool:
+    """Whether `path` (a regular file of ours) already holds exactly `text`."""
+    try:
+        return not path.is_symlink() and path.read_text(encoding="utf-8") == text
+    except OSError:
+        return False
 
 
 def remove_departed(reports: Path, folders: set[str]) -> list[str]:

@@ -118,14 +118,18 @@ class _Pool:
             worker.process.join()
         worker.conn.close()
 
-    def close(self, graceful: bool = True) -> None:
-        """Stop every worker: let it finish and close its sandbox, or (on Ctrl-C) kill it now;
-        a killed worker's zygote sees its control pipe close and kills what it was running."""
+    def finish(self) -> None:
+        """Tell every worker to close its sandbox and exit, without waiting for it (close waits)."""
         for worker in self.workers:
             try:
                 worker.conn.send(None)
             except OSError:
                 pass
+
+    def close(self, graceful: bool = True) -> None:
+        """Stop every worker: let it finish and close its sandbox, or (on Ctrl-C) kill it now;
+        a killed worker's zygote sees its control pipe close and kills what it was running."""
+        self.finish()
         for worker in self.workers:
             self._stop(worker, graceful=graceful)
 

@@ -90,6 +90,7 @@ class Options:
     starter: Path | None = None    # the handout whose code similarity leaves out
     bom: bool | None = None        # UTF-8 with BOM in the CSV files (None: as the settings say)
     table: bool = False            # the per-student table in the terminal, however large the class
+    require_confinement: bool = False  # refuse to start the workers where student code is not confined
 
     def key(self, limits: Any) -> dict[str, Any]:
         return {"limits": dataclasses.asdict(limits), "include_hidden": self.include_hidden}
@@ -119,6 +120,7 @@ class _Run:
     summary: Any = None                                       # the ClassSummary written
     removed: list[str] = field(default_factory=list)          # report folders moved to removed/
     left_out: int = 0                                         # rows canvas.csv leaves out
+    pool: Any = None                                          # the workers, winding down
 
     def all_checks(self) -> list[Any]:  # loaded only when needed: a fully cached run does without
         if not self.checks:
@@ -187,9 +189,13 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
             run.console.print(f"[bold]note:[/] {_safe(note)}", highlight=False)
         _grade_entries(run, entries)
         rows = [run.rows[i] for i in range(len(entries))]
-    _similarity(run, rows, settings)
-    _write_reports(run, rows, settings)
-    _print_end(run, rows, len(entries), time.monotonic() - start)
+    try:
+        _similarity(run, rows, settings)
+        _write_reports(run, rows, settings)
+        _print_end(run, rows, len(entries), time.monotonic() - start)
+    finally:
+        if run.pool is not None:
+            run.pool.close()
     return rows
 
 
@@ -264,6 +270,10 @@ def _run_pool(run: _Run, entries: list[Entry], tasks: list[dict[str, Any]], grou
     run.console.print(f"grading {len(tasks)} submission(s) ({why}) with {jobs} worker(s); "
                       f"{cached} unchanged, reused from the cache", highlight=False)
     budget = 40 * run.options.timeout_s + 120
+    from autograder.isolate.sandbox import confinement_or_refuse
+
+    if not confinement_or_refuse(run.options.require_confinement):  # only now: a cached re-run skips it
+        raise UsageError("refusing to grade: student code cannot be confined here (--require-confinement)")
     pool = _Pool(jobs, {"limits": dataclasses.asdict(run.limits), "include_hidden": run.options.include_hidden,
                         "course": run.options.course})
     names = {g: [entries[i] for i in members] for g, members in groups.items()}
@@ -277,7 +287,8 @@ def _run_pool(run: _Run, entries: list[Entry], tasks: list[dict[str, Any]], grou
     except BaseException:
         pool.close(graceful=False)
         raise
-    pool.close()
+    pool.finish()  # the workers wind down while the reports are written
+    run.pool = pool
 
 
 def _take(run: _Run, entries: list[Entry], payload: dict[str, Any], members: list[int],
@@ -399,7 +410,8 @@ def main(args: Any) -> int:
     options = Options(timeout_s=args.timeout, memory_bytes=int(args.memory_gib * 2**30),
                       include_hidden=not args.visible_only, jobs=args.jobs or 0, force=args.force,
                       settings=args.settings, overrides=args.overrides, starter=args.starter,
-                      bom=True if args.bom else None, table=args.table)
+                      bom=True if args.bom else None, table=args.table,
+                      require_confinement=args.require_confinement)
     console = wide_console()
     try:
         grade_all(args.submissions, args.out, options, console)

@@ -83,12 +83,21 @@ def python_paths(allowed: tuple[str, ...]) -> tuple[str, ...]:
     paths = {sysconfig.get_path("stdlib", vars=base), sysconfig.get_path("platstdlib", vars=base),
              os.path.realpath(os.path.dirname(os.__file__))}
     for dist in _distributions(allowed):
-        tops = {file.parts[0] for file in dist.files or ()}  # a RECORD lists thousands of files
+        tops = _top_level(dist)
         for top in tops:
             if top in ("..", "__pycache__") or top.endswith((".dist-info", ".egg-info", ".pth")):
                 continue
             paths.add(str(Path(dist.locate_file(top)).resolve()))
     return tuple(sorted(p for p in paths if os.path.exists(p)))
+
+
+def _top_level(dist) -> set[str]:
+    """The first path component of every file a distribution installed: read from its RECORD as
+    text (dist.files makes a path object of each of torch's 20,000 files: 0.3 s)."""
+    record = dist.read_text("RECORD")
+    if record is None:
+        return {file.parts[0] for file in dist.files or ()}
+    return {line.split(",", 1)[0].split("/", 1)[0] for line in record.splitlines() if line}
 
 
 def _distributions(names: tuple[str, ...]) -> list:

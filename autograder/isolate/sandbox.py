@@ -328,6 +328,16 @@ NOT_CONFINED = ("STUDENT CODE IS NOT CONFINED on this machine ({reason}): it run
                 "(or as root) for the confinement the README describes.")
 
 
+def confinement_or_refuse(required: bool, status: Confinement | None = None) -> bool:
+    """Say loudly, once, on stderr, that student code will run unconfined; False (refuse) when
+    confinement is `required`."""
+    status = status or confinement_here()
+    if not status.confined:
+        verdict = "refusing to grade: " if required else ""
+        print(f"\033[1;31m{verdict}{NOT_CONFINED.format(reason=status.reason)}\033[0m", file=sys.stderr)
+    return status.confined or not required
+
+
 UID_RANGE = range(61000, 62000)  # uids for student code as root, one per live sandbox
 _UID_LOCKS = Path("/run/lock")
 
@@ -530,9 +540,32 @@ def _zygote_main() -> None:
     if frame is None or frame[:1] != b"P":
         return
     setup = protocol.decode(frame[1:])
+    # Confinement first, while a fork is still cheap (before torch is imported).
+    readable = confine.python_paths(tuple(setup["allowed"])) if setup["confine"] else ()
+    status = _try_confinement(readable) if setup["confine"] else Confinement(False, "switched off")
+    global _VIEW
+    _VIEW = readable if status.confined else None
+    _preload(setup["preload"], status.confined)
+    me = os.getpid()
+    try:
+        protocol.write_frame(ctl_out, b"R" + json.dumps(dataclasses.asdict(status)).encode())
+        while (frame := protocol.read_frame(ctl_in)) is not None:
+            if frame[:1] == b"S" and not _serve_run(protocol.decode(frame[1:]), ctl_in, ctl_out, env):
+                return
+            # A step, answer or kill that arrives after its child ended is moot.
+    finally:  # whatever ends the zygote (the grader gone, a bug) must not leave students' processes
+        _kill_until_gone(lambda table: _descendants(table, me), reap=True)
+
+
+def _preload(names: Sequence[str], confined: bool) -> None:
+    """Import what children should find loaded. Confined, a child can read the standard library
+    from its view, so only the rest (numpy, torch, the child-side code) is worth the time; not
+    confined and dropped to another user, it may be unable to read the installation at all."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deprecated standard modules say so on import
-        for name in setup["preload"]:
+        for name in names:
+            if confined and name in sys.stdlib_module_names:
+                continue
             try:
                 importlib.import_module(name)
             except Exception:  # optional, e.g. a module that does not exist yet
@@ -543,19 +576,6 @@ def _zygote_main() -> None:
     sys.stdout.flush()  # or every child would inherit the preloads' buffered prints
     gc.collect()
     gc.freeze()  # children then leave the preloaded objects' pages shared
-    me = os.getpid()
-    readable = confine.python_paths(tuple(setup["allowed"])) if setup["confine"] else ()
-    status = _try_confinement(readable) if setup["confine"] else Confinement(False, "switched off")
-    global _VIEW
-    _VIEW = readable if status.confined else None
-    try:
-        protocol.write_frame(ctl_out, b"R" + json.dumps(dataclasses.asdict(status)).encode())
-        while (frame := protocol.read_frame(ctl_in)) is not None:
-            if frame[:1] == b"S" and not _serve_run(protocol.decode(frame[1:]), ctl_in, ctl_out, env):
-                return
-            # A step, answer or kill that arrives after its child ended is moot.
-    finally:  # whatever ends the zygote (the grader gone, a bug) must not leave students' processes
-        _kill_until_gone(lambda table: _descendants(table, me), reap=True)
 
 
 def _try_confinement(readable: tuple[str, ...]) -> Confinement:

@@ -41,22 +41,125 @@ class LoadError(RuntimeError):
 
 
 def load_in_child(path: Path, dest: Path, course: Course, limits: LoadLimits) -> Loaded:
-    """`forms.load_here(path, dest, course)` in a child process within ``limits``."""
+    """`forms.load_here(path, dest, course)` in a child process within ``limits``: a fork of a
+    long-lived loading server where the platform forks (one interpreter start per process, not
+    per submission: 70 ms each), else a fresh interpreter."""
     request = {"path": str(path.absolute()), "dest": str(dest.absolute()), "course": course_shape(course),
                "memory": limits.memory_bytes, "seconds": limits.seconds}
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])}
-    try:
-        done = subprocess.run([sys.executable, "-m", __name__], input=json.dumps(request).encode(),
-                              capture_output=True, timeout=limits.seconds, cwd=_ROOT, env=env)
-    except subprocess.TimeoutExpired:
+    done = _server().run(request) if hasattr(os, "fork") else _fresh_child(request)
+    if done is None:
         return over_limit(course, f"reading it took longer than {limits.seconds:g} s, the limit for loading "
                                   "a submission")
-    if done.returncode == 0:
-        return _parse_result(done.stdout, course, limits)
-    if done.returncode < 0 or b"MemoryError" in done.stderr:
+    code, stdout, stderr = done
+    if code == 0:
+        return _parse_result(stdout, course, limits)
+    if code < 0 or b"MemoryError" in stderr:
         return _over_memory(course, limits)
-    tail = done.stderr.decode(errors="replace").strip()[-2000:]
-    raise LoadError(f"loading {path.name} failed in the loading child (exit status {done.returncode}):\n{tail}")
+    tail = stderr.decode(errors="replace").strip()[-2000:]
+    raise LoadError(f"loading {path.name} failed in the loading child (exit status {code}):\n{tail}")
+
+
+def _environment() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+def _fresh_child(request: dict[str, Any]) -> tuple[int, bytes, bytes] | None:
+    try:
+        done = subprocess.run([sys.executable, "-m", __name__], input=json.dumps(request).encode(),
+                              capture_output=True, timeout=request["seconds"], cwd=_ROOT, env=_environment())
+    except subprocess.TimeoutExpired:
+        return None
+    return done.returncode, done.stdout, done.stderr
+
+
+class _LoadServer:
+    """`python -m autograder.load.bounded --serve`: forks one limited child per request (JSON lines
+    both ways); it reads no upload itself. Restarted if it ever stops answering."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", __name__, "--serve"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, cwd=_ROOT, env=_environment())
+
+    def run(self, request: dict[str, Any]) -> tuple[int, bytes, bytes] | None:
+        import select
+
+        try:
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+            self.process.stdin.flush()
+            if select.select([self.process.stdout], [], [], request["seconds"] + 10)[0]:
+                reply = json.loads(self.process.stdout.readline())
+                if reply.get("timeout"):
+                    return None
+                return reply["code"], reply["out"].encode(), reply["err"].encode()
+        except (OSError, ValueError):
+            pass
+        self.process.kill()  # no answer: a new server for the next request, and this one failed
+        raise LoadError("the loading server stopped answering")
+
+
+_SERVERS: dict[int, _LoadServer] = {}
+
+
+def _server() -> _LoadServer:
+    """This process's loading server (a forked grading worker starts its own)."""
+    server = _SERVERS.get(os.getpid())
+    if server is None or server.process.poll() is not None:
+        server = _SERVERS[os.getpid()] = _LoadServer()
+    return server
+
+
+def _serve() -> None:
+    """The server's loop: a forked child per request line, within the request's limits."""
+    import importlib
+
+    for name in ("autograder.load.forms", "nbformat"):  # once, for every child (nbformat: 0.1 s)
+        importlib.import_module(name)
+    for line in sys.stdin.buffer:
+        sys.stdout.write(json.dumps(_one_request(json.loads(line))) + "\n")
+        sys.stdout.flush()
+
+
+def _one_request(request: dict[str, Any]) -> dict[str, Any]:
+    import select
+    import signal
+    import time
+
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(out_r)
+        os.close(err_r)
+        os.dup2(err_w, 2)
+        os.dup2(err_w, 1)  # anything printed while loading goes to stderr, not into the answer
+        try:
+            _load_for(request, os.fdopen(out_w, "wb"))
+        finally:
+            os._exit(0)
+    os.close(out_w)
+    os.close(err_w)
+    chunks = {out_r: bytearray(), err_r: bytearray()}
+    done: dict[int, bytes] = {}
+    deadline = time.monotonic() + request["seconds"]
+    while chunks and (remaining := deadline - time.monotonic()) > 0:
+        for fd in select.select(list(chunks), [], [], remaining)[0]:
+            data = os.read(fd, 1 << 16)
+            if data:
+                chunks[fd] += data if len(chunks[fd]) < 1 << 22 else b""
+            else:
+                done[fd] = bytes(chunks.pop(fd))
+                os.close(fd)
+    timed_out = bool(chunks)
+    if timed_out:
+        os.kill(pid, signal.SIGKILL)
+        for fd in chunks:
+            os.close(fd)
+    status = os.waitpid(pid, 0)[1]
+    out, err = done.get(out_r, b""), done.get(err_r, b"")
+    if timed_out:
+        return {"timeout": True}
+    return {"code": os.waitstatus_to_exitcode(status), "out": out.decode(errors="replace"),
+            "err": err.decode(errors="replace")[-4000:]}
 
 
 def over_limit(course: Course, why: str) -> Loaded:
@@ -130,11 +233,9 @@ def _limit_self(memory_bytes: int, seconds: float) -> None:
             pass
 
 
-def _child() -> None:
-    request = json.loads(sys.stdin.buffer.read())
+def _load_for(request: dict[str, Any], answer: Any) -> None:
+    """In the limited child: load, and write the answer as JSON to `answer`."""
     _limit_self(request["memory"], request["seconds"])
-    answer = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # anything printed while loading goes to stderr, not into the answer
     from autograder.load.forms import load_here
 
     try:
@@ -146,5 +247,12 @@ def _child() -> None:
         answer.write(json.dumps(result).encode())
 
 
+def _child() -> None:
+    request = json.loads(sys.stdin.buffer.read())
+    answer = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed while loading goes to stderr, not into the answer
+    _load_for(request, answer)
+
+
 if __name__ == "__main__":
-    _child()
+    _serve() if sys.argv[1:] == ["--serve"] else _child()
