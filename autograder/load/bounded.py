@@ -73,11 +73,12 @@ def _fresh_child(request: dict[str, Any]) -> tuple[int, bytes, bytes] | None:
 
 
 class _LoadServer:
-    """`python -m autograder.load.bounded --serve`: forks one limited child per request (JSON lines
-    both ways); it reads no upload itself. Restarted if it ever stops answering."""
+    """A process running `_serve`: it forks one limited child per request (JSON lines both ways)
+    and reads no upload itself. Restarted if it ever stops answering."""
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", __name__, "--serve"], stdin=subprocess.PIPE,
+        entry = f"from {__name__} import _serve; _serve()"  # (-m would run this module twice)
+        self.process = subprocess.Popen([sys.executable, "-c", entry], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, cwd=_ROOT, env=_environment())
 
     def run(self, request: dict[str, Any]) -> tuple[int, bytes, bytes] | None:
@@ -255,4 +256,4 @@ def _child() -> None:
 
 
 if __name__ == "__main__":
-    _serve() if sys.argv[1:] == ["--serve"] else _child()
+    _child()
