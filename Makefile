@@ -9,8 +9,12 @@ SUBMISSIONS ?= examples/submissions
 REPORTS     ?= reports
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 STAMP       := $(VENV)/.installed
+# The suite runs in TEST_JOBS pytest-xdist workers, a file per worker (their session fixtures,
+# such as the built student release, are then made once).
+TEST_JOBS   ?= 2
+PYTEST      := $(PY) -m pytest -q -n $(TEST_JOBS) --dist loadfile
 
-.PHONY: install test test-browser grade stubs notebook release gradescope gradescope-lock gradescope-check bench audit clean
+.PHONY: install test test-busy test-browser grade stubs notebook release gradescope gradescope-lock gradescope-check bench audit clean
 
 install: $(STAMP)
 
@@ -21,7 +25,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PYTEST)
+
+# The same suite with two CPU-bound processes beside it: it must stay green on a busy machine.
+test-busy: $(STAMP)
+	$(PY) benchmarks/busy.py -q -n $(TEST_JOBS) --dist loadfile
 
 # grade-all's summary.html in headless Chromium (a screenshot, the DOM checked): installs Debian's
 # chromium first when it is missing (as root); `make test` skips that test where chromium is absent.

@@ -275,7 +275,8 @@ def test_grade_all_as_an_unprivileged_user_is_confined_too(unprivileged, listene
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     book = {r["student_id"]: r for r in __import__("csv").DictReader(open(work / "reports" / "gradebook.csv"))}
     full = COURSE.max_score + COURSE.bonus_score
-    assert float(book["alice"]["total"]) == full
+    alice = (work / "reports" / "students" / "alice" / "feedback.md").read_text()
+    assert float(book["alice"]["total"]) == full, alice[-3000:]
     bomb = COURSE.function("sgd_step")
     feedback = (work / "reports" / "students" / "mallory" / "feedback.md").read_text()
     assert float(book["mallory"]["total"]) == full - bomb.points, feedback[-3000:]
