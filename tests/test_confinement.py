@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import COURSE
+from autograder.isolate.run import Limits
 from autograder.isolate.sandbox import UID_RANGE, confinement_here
 from conftest import ROOT, SOLUTIONS, full_marks, scores_by_function
 
@@ -245,6 +246,31 @@ def as_user(account: pwd.struct_passwd, *command: str, cwd: Path) -> subprocess.
     return subprocess.run(["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}",
                            "--init-groups", "--", *command], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=600)
+
+
+BUSY_INSTRUCTOR = """
+import runpy, sys, threading
+stop = threading.Event()
+for _ in range(2 * {limit}):  # the instructor's uid runs more threads than a run may have
+    threading.Thread(target=stop.wait, daemon=True).start()
+sys.argv = ["autograder", "grade", {solutions!r}, "--results", {results!r}, "--require-confinement"]
+runpy.run_module("autograder", run_name="__main__")
+"""
+
+
+def test_the_process_limit_counts_the_runs_processes_not_the_instructors(unprivileged):
+    """RLIMIT_NPROC counts a uid's processes and threads; set before the run's user namespace, it
+    would count the instructor's too, and the run could not fork while the grader is busy."""
+    account, work = unprivileged
+    script = work / "busy.py"
+    script.write_text(BUSY_INSTRUCTOR.format(limit=Limits().processes, solutions=str(SOLUTIONS),
+                                             results=str(work / "results.json")))
+    os.chown(script, account.pw_uid, account.pw_gid)
+    done = as_user(account, sys.executable, str(script), cwd=ROOT)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((work / "results.json").read_text())
+    assert results["score"] == COURSE.max_score + COURSE.bonus_score, \
+        [t["output"][-500:] for t in results["tests"] if t["score"] < t["max_score"]][:3]
 
 
 def test_grade_all_as_an_unprivileged_user_is_confined_too(unprivileged, listener):

@@ -78,7 +78,8 @@ class Equivalence:
             submission = load_submission(folder, Path(tmp), self.course)
             plan = Plan(self.course, submission.folder, dict(submission.missing),
                         failed={f: Failure(kind, text) for f, (kind, text) in submission.failed.items()})
-            return Session(self.sandbox, plan).run([(f, self.calls_of(f)) for f in functions])
+            with Session(self.sandbox, plan) as session:
+                return session.run([(f, self.calls_of(f)) for f in functions])
 
 
 def divergence(mine: Observed, theirs: Observed) -> str | None:

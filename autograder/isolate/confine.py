@@ -29,6 +29,7 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import resource
 import signal
 import sys
 import sysconfig
@@ -69,6 +70,7 @@ class View:
     readable: tuple[str, ...] = ()            # read-only at their own paths
     scratch_bytes: int = 64 * 2**20
     ids: tuple[int, int] | None = None        # as root: the (uid, gid) student code runs as
+    processes: int = 64                       # processes and threads it may have at once
 
 
 class ConfinementError(OSError):
@@ -157,6 +159,9 @@ def enter(view: View) -> None:
     as_root = os.geteuid() == 0
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
     _check(_LIBC.unshare(flags | (0 if as_root else CLONE_NEWUSER)), "unshare")
+    # Only now: set before a user namespace, the limit would count every process of the
+    # instructor's uid (the grader, its workers, their threads) and a run could not even fork.
+    resource.setrlimit(resource.RLIMIT_NPROC, (view.processes,) * 2)
     if not as_root:
         _write("/proc/self/setgroups", "deny")
         _write("/proc/self/uid_map", f"{INNER_UID} {uid} 1")

@@ -407,13 +407,13 @@ def become_subreaper() -> None:
 def kill_descendants() -> None:
     """SIGKILL and reap every process below this one."""
     me = os.getpid()
-    _kill_until_gone(lambda table: _descendants(table, me), reap=True)
+    _kill_until_gone(lambda: _descendants(me), reap=True)
 
 
 def kill_user_processes(uid: int) -> bool:
     """SIGKILL every process of `uid` (but another sandbox's running child) until none is left;
     False when some survived the wait."""
-    _kill_until_gone(lambda table: _user_pids(table, uid), reap=False)
+    _kill_until_gone(lambda: _user_pids(_process_table(), uid), reap=False)
     return not _user_pids(_process_table(), uid)
 
 
@@ -434,13 +434,27 @@ def _process_table() -> _Table:
     return table
 
 
-def _descendants(table: _Table, ancestor: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, from the kernel's lists in /proc/<pid>/task/*/children:
+    a walk of the run's own tree, where reading every process's status costs milliseconds a run."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:  # it ended meanwhile
+        return []
+    found = []
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as file:
+                found += [int(child) for child in file.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _descendants(ancestor: int) -> list[int]:
     found, stack = [], [ancestor]
     while stack:
-        for child in children.get(stack.pop(), []):
+        for child in _children(stack.pop()):
             found.append(child)
             stack.append(child)
     return found
@@ -472,10 +486,12 @@ def _is_zygote(pid: int) -> bool:
     return args[:2] == [b"-I", b"-c"] and len(args) == 3 and f"runpy.run_module({_ZYGOTE_MODULE!r}".encode() in args[2]
 
 
-def _kill_until_gone(find: Callable[[_Table], list[int]], reap: bool) -> None:
-    """SIGKILL what `find` lists until it lists nothing; processes may fork until they are hit."""
+def _kill_until_gone(find: Callable[[], list[int]], reap: bool) -> None:
+    """SIGKILL what `find` lists until it lists nothing (and, reaping, no child is left, since the
+    kernel's child lists may miss a process forked while they are read); processes may fork until
+    they are hit."""
     stop = time.monotonic() + _KILL_WAIT_S
-    while pids := find(_process_table()):
+    while (pids := find()) or (reap and _reap_children()):
         for pid in pids:
             _kill(pid)
         if reap:
@@ -491,9 +507,8 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 def _tree_usage(pid: int) -> tuple[int, float]:
     """(processes and threads, CPU seconds) of `pid` and its descendants, from /proc."""
-    table = _process_table()
     threads, ticks = 0, 0
-    for member in [pid, *_descendants(table, pid)]:
+    for member in [pid, *_descendants(pid)]:
         try:
             with open(f"/proc/{member}/stat", "rb") as file:
                 fields = file.read().rsplit(b")", 1)[1].split()
@@ -511,14 +526,15 @@ def _kill(pid: int, group: bool = False) -> None:
         pass
 
 
-def _reap_children() -> None:
+def _reap_children() -> bool:
+    """Reap the children that ended; whether any child is left."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return False
         if pid == 0:
-            return
+            return True
 
 
 # ---------------------------------------------------------------- zygote
@@ -554,7 +570,7 @@ def _zygote_main() -> None:
                 return
             # A step, answer or kill that arrives after its child ended is moot.
     finally:  # whatever ends the zygote (the grader gone, a bug) must not leave students' processes
-        _kill_until_gone(lambda table: _descendants(table, me), reap=True)
+        _kill_until_gone(lambda: _descendants(me), reap=True)
 
 
 def _preload(names: Sequence[str], confined: bool) -> None:
@@ -637,10 +653,10 @@ def _serve_run(run: dict[str, Any], ctl_in: int, ctl_out: int, env: dict[str, st
     _kill(pid, group=True)
     status = os.waitpid(pid, 0)[1]
     os.close(pidfd)
-    _kill_until_gone(
-        lambda table: _descendants(table, zygote) + (_user_pids(table, ids[0]) if ids else []),
-        reap=True,
-    )
+    # Confined, the run's processes all lived in its PID namespace, gone with it; unconfined, one
+    # of the run's uid may have left the tree (the scan of every process is kept for that case).
+    strays = (lambda: _user_pids(_process_table(), ids[0])) if ids and _VIEW is None else list
+    _kill_until_gone(lambda: _descendants(zygote) + strays(), reap=True)
     watch.drain()
     if grader_gone:
         return False
@@ -841,14 +857,13 @@ def _isolate_and_call(run: dict[str, Any], fds: dict[str, int], env: dict[str, s
         resource.setrlimit(resource.RLIMIT_AS, (baseline + limits.memory_bytes,) * 2)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (_FSIZE_LIMIT,) * 2)
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)
         if _VIEW is not None:
             ids = None if run["ids"] is None else tuple(run["ids"])
-            confine.enter(confine.View(run["workdir"], _VIEW, limits.scratch_bytes, ids))
+            confine.enter(confine.View(run["workdir"], _VIEW, limits.scratch_bytes, ids, limits.processes))
             sys.path.insert(0, confine.SUBMISSION)
             env = {**env, "HOME": confine.SCRATCH, "TMPDIR": confine.SCRATCH}
         else:
-            _enter_unconfined(run)
+            _enter_unconfined(run, limits.processes)
         os.environ.clear()
         os.environ.update(env)
         from autograder.isolate.harness import Channel
@@ -869,16 +884,33 @@ def _isolate_and_call(run: dict[str, Any], fds: dict[str, int], env: dict[str, s
     return code
 
 
-def _enter_unconfined(run: dict[str, Any]) -> None:
-    """Where the kernel gives no namespaces: the workdir, and as root an unprivileged uid."""
+def _enter_unconfined(run: dict[str, Any], processes: int) -> None:
+    """Where the kernel gives no namespaces: the workdir, and as root an unprivileged uid of the
+    run's own (the process limit then counts the run's processes); otherwise the limit is on top
+    of what the instructor's uid already runs."""
     os.chdir(run["workdir"])
     sys.path.insert(0, run["workdir"])
+    if run["ids"] is None:
+        processes += _tasks_of(os.getuid())
+    resource.setrlimit(resource.RLIMIT_NPROC, (processes,) * 2)
     if run["ids"] is not None:
         uid, gid = run["ids"]
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # setuid clears it
+
+
+def _tasks_of(uid: int) -> int:
+    """How many processes and threads `uid` runs (what RLIMIT_NPROC counts)."""
+    tasks = 0
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{name}").st_uid == uid:
+                tasks += len(os.listdir(f"/proc/{name}/task"))
+        except OSError:  # it ended meanwhile
+            continue
+    return tasks
 
 
 def _line_buffered(fd: int) -> TextIO:
