@@ -19,6 +19,7 @@ import jsonschema
 import numpy as np
 import pytest
 
+from autograder.check import load_checks
 from autograder.course import COURSE
 from autograder.report.gradescope import results_json, schema
 from conftest import ROOT, SOLUTIONS, full_marks, scores_by_function
@@ -309,3 +310,41 @@ def test_module_level_code_may_call_a_missing_functions_stand_in(grade_folder, t
     start = text.index("def softmax(")
     losses.write_text(text[:start] + text[text.index("def log_softmax("):])
     expect_only(grade_folder(folder), {"losses.softmax": 0})
+
+
+def test_memoised_answers_are_keyed_by_question_course_and_what_may_be_asked():
+    """A stand-in's answer is reused only for the very question, in the same course, asked where
+    the same callees are allowed (elsewhere the grader must refuse it), and the memo stays in budget."""
+    from autograder.isolate.runner import AnswerMemo
+
+    other = type("OtherCourse", (), {})()
+    key = AnswerMemo.key(COURSE, {"rnn_forward"}, b'{"callee": "rnn_forward"}')
+    assert key == AnswerMemo.key(COURSE, {"rnn_forward"}, b'{"callee": "rnn_forward"}')
+    assert key != AnswerMemo.key(COURSE, {"log_softmax"}, b'{"callee": "rnn_forward"}')
+    assert key != AnswerMemo.key(other, {"rnn_forward"}, b'{"callee": "rnn_forward"}')
+    assert key != AnswerMemo.key(COURSE, {"rnn_forward"}, b'{"callee": "rnn_forward" }')
+    memo = AnswerMemo(budget_bytes=800)
+    for i in range(20):
+        memo.put(bytes([i]), b"x" * 100)
+    assert memo.used <= 800 and memo.get(bytes([19])) == b"x" * 100 and memo.get(bytes([0])) is None
+
+
+def test_a_report_is_the_same_whether_the_answers_were_memoised_or_not(grade_folder, tmp_path):
+    from autograder.isolate import runner
+
+    submission = hostile(tmp_path, rnn="""
+        _sequence_loss = sequence_loss
+        def sequence_loss(params, token_ids):
+            return 2 * _sequence_loss(params, token_ids)   # asks rnn_forward what the solutions ask
+    """)
+
+    def graded() -> list[tuple]:
+        return [(r.name, r.status, r.score, r.feedback) for r in grade_folder(submission).results]
+
+    runner.ANSWERS.answers.clear()
+    runner.ANSWERS.used = 0
+    fresh = graded()
+    assert runner.ANSWERS.answers  # the questions were kept ...
+    assert graded() == fresh       # ... and answering from them changes nothing
+    assert {name for name, status, *_ in fresh if status != "passed"} == \
+        {c.name for c in load_checks(COURSE) if c.function.name == "sequence_loss"}
