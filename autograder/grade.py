@@ -97,9 +97,18 @@ def grade_submission(submission: Submission, sandbox: Sandbox, checks: Sequence[
     return sorted(results, key=lambda r: order[r.name]), printed
 
 
+class NotConfined(RuntimeError):
+    """Confinement was required and this machine cannot give it: no student code was run."""
+
+
 def grade(path: Path, course: Course, *, limits: Limits | None = None, include_hidden: bool = True,
-          sandbox: Sandbox | None = None, checks: Sequence[Check] | None = None) -> GradeReport:
-    """Grade the submission at `path` (a folder, .py, .ipynb or .zip)."""
+          sandbox: Sandbox | None = None, checks: Sequence[Check] | None = None,
+          require_confinement: bool | None = None) -> GradeReport:
+    """Grade the submission at `path` (a folder, .py, .ipynb or .zip).
+
+    With `require_confinement` True or False, whether student code runs confined is decided after
+    loading, once the sandbox is up (loading overlaps its start): unconfined, it is said loudly,
+    and NotConfined is raised when confinement was required. None: the caller has decided."""
     start = time.monotonic()
     checks = load_checks(course, include_hidden) if checks is None else checks
     owned = sandbox is None
@@ -110,6 +119,11 @@ def grade(path: Path, course: Course, *, limits: Limits | None = None, include_h
     try:
         with tempfile.TemporaryDirectory(prefix="nlm-grade-") as tmp:
             submission = load_submission(Path(path), Path(tmp), course)
+            if require_confinement is not None:
+                from autograder.isolate.sandbox import confinement_or_refuse
+
+                if not confinement_or_refuse(require_confinement, sandbox.confinement()):  # (waits for it)
+                    raise NotConfined(sandbox.confinement().reason)
             results, output = grade_submission(submission, sandbox, checks, course)
     finally:
         if owned:
