@@ -40,17 +40,15 @@ def _limits(args: argparse.Namespace):
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from autograder.grade import preload
-
     if not args.submission.exists():
         print(f"grade: {args.submission}: no such file or folder")
         return 2
-    from autograder.isolate.sandbox import Sandbox
+    from autograder.isolate.sandbox import Sandbox, course_preload
 
     course = _course()
     # Start the fork server first: it imports torch on the other core while this process does,
     # then loads the submission while the fork server finishes its preload.
-    with Sandbox(_limits(args), preload=preload(course)) as sandbox:
+    with Sandbox(_limits(args), preload=course_preload(course)) as sandbox:
         from autograder.grade import NotConfined, grade
         from autograder.registry import warm_reference
         from autograder.report.gradescope import write_results

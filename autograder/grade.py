@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from autograder.check import Check, load_checks
 from autograder.check.feedback import describe_call
@@ -103,22 +103,27 @@ class NotConfined(RuntimeError):
 
 def grade(path: Path, course: Course, *, limits: Limits | None = None, include_hidden: bool = True,
           sandbox: Sandbox | None = None, checks: Sequence[Check] | None = None,
-          require_confinement: bool | None = None) -> GradeReport:
+          require_confinement: bool | None = None,
+          on_loaded: Callable[[Submission], None] | None = None) -> GradeReport:
     """Grade the submission at `path` (a folder, .py, .ipynb or .zip).
 
     With `require_confinement` True or False, whether student code runs confined is decided after
     loading, once the sandbox is up (loading overlaps its start): unconfined, it is said loudly,
-    and NotConfined is raised when confinement was required. None: the caller has decided."""
+    and NotConfined is raised when confinement was required. None: the caller has decided.
+    `on_loaded` is given the loaded submission while its canonical folder exists (grade-all reads
+    the functions' sources there, so a submission is loaded once)."""
     start = time.monotonic()
     checks = load_checks(course, include_hidden) if checks is None else checks
     owned = sandbox is None
     if owned:
-        from autograder.isolate.sandbox import Limits, Sandbox
+        from autograder.isolate.sandbox import Limits, Sandbox, course_preload
 
-        sandbox = Sandbox(limits or Limits(), preload=preload(course))
+        sandbox = Sandbox(limits or Limits(), preload=course_preload(course))
     try:
         with tempfile.TemporaryDirectory(prefix="nlm-grade-") as tmp:
             submission = load_submission(Path(path), Path(tmp), course)
+            if on_loaded is not None:
+                on_loaded(submission)
             if require_confinement is not None:
                 from autograder.isolate.sandbox import confinement_or_refuse
 
@@ -130,11 +135,3 @@ def grade(path: Path, course: Course, *, limits: Limits | None = None, include_h
             sandbox.close()
     return GradeReport(str(path), submission.kind, list(submission.messages), results,
                        round(time.monotonic() - start, 3), output=output)
-
-
-def preload(course: Course) -> tuple[str, ...]:
-    """What the sandbox's zygote imports for this course: the engine's list and the course's
-    child-side modules (never its reference)."""
-    from autograder.isolate.sandbox import PRELOAD
-
-    return (*PRELOAD, *course.child_modules)

@@ -96,9 +96,7 @@ def grade_to_results(course: Course, root: Path, account: pwd.struct_passwd | No
     user = account.pw_name if account is not None else None
     print(f"autograder: grading {root / 'submission'}" + (f" as user {user}" if user else " (no privilege drop: not root)"))
     # The zygote starts importing torch now, while this process imports the checks (torch too).
-    from autograder.grade import preload
-
-    with Sandbox(limits, preload=preload(course), user=user) as box:
+    with Sandbox(limits, preload=sandbox.course_preload(course), user=user) as box:
         status = box.confinement()
         if not status.confined:  # never grade unconfined on Gradescope: results would be forgeable
             raise RuntimeError(f"student code cannot be confined here: {status.reason}")

@@ -143,9 +143,12 @@ class Course:
     def part(self, module: str) -> Part:
         return next(p for p in self.parts if p.module == module)
 
+    @cached_property
+    def _by_part(self) -> dict[str, tuple[GradedFunction, ...]]:
+        return {p.module: tuple(f for f in self.functions if f.module == p.module) for p in self.parts}
+
     def in_part(self, part: Part | str) -> tuple[GradedFunction, ...]:
-        module = part.module if isinstance(part, Part) else part
-        return tuple(f for f in self.functions if f.module == module)
+        return self._by_part.get(part.module if isinstance(part, Part) else part, ())
 
     def callees_of(self, function: GradedFunction) -> tuple[GradedFunction, ...]:
         return tuple(self.by_name[c] for c in function.callees)

@@ -44,9 +44,12 @@ class FunctionScore:
 
 def function_scores(course: Course, results: Sequence[CheckResult]) -> list[FunctionScore]:
     """Every graded function, in the course's order, with its checks' scores added up."""
+    by_function: dict[str, list[CheckResult]] = {}
+    for r in results:
+        by_function.setdefault(r.function, []).append(r)
     scores = []
     for f in course.functions:
-        mine = [r for r in results if r.function == f.qualname]
+        mine = by_function.get(f.qualname, [])
         scores.append(FunctionScore(
             f, round(sum(r.score for r in mine), 6), round(sum(r.max_score for r in mine), 6),
             Counter({s: sum(r.status == s for r in mine) for s in STATUSES})))

@@ -52,10 +52,9 @@ def checks():
 def sandbox():
     """One fork server for the whole session (as a grading worker has); short limits keep the
     hang and memory tests quick."""
-    from autograder.grade import preload
-    from autograder.isolate.sandbox import Limits, Sandbox
+    from autograder.isolate.sandbox import Limits, Sandbox, course_preload
 
-    with Sandbox(Limits(timeout_s=3.0, memory_bytes=1 * 2**30), preload=preload(COURSE)) as box:
+    with Sandbox(Limits(timeout_s=3.0, memory_bytes=1 * 2**30), preload=course_preload(COURSE)) as box:
         yield box
 
 

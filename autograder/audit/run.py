@@ -159,10 +159,9 @@ def tell_apart(course: Course, solutions: Path, out: Path, outcomes: list[Outcom
                ) -> dict[str, str]:
     """mutant id -> the input that tells it from the solutions ("" when none does), in one sandbox."""
     from autograder.audit.equivalence import Equivalence
-    from autograder.grade import preload
-    from autograder.isolate.sandbox import Limits, Sandbox
+    from autograder.isolate.sandbox import Limits, Sandbox, course_preload
 
-    with Sandbox(Limits(timeout_s=options.timeout_s), preload=preload(course)) as sandbox:
+    with Sandbox(Limits(timeout_s=options.timeout_s), preload=course_preload(course)) as sandbox:
         equivalence = Equivalence(course, sandbox, solutions, options.samples)
         return {o.mutant.id: equivalence.difference(out / "mutants" / o.mutant.id,
                                                     runs_of(course, solutions, course.function(o.mutant.function))) or ""

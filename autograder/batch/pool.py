@@ -18,19 +18,24 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from autograder.batch.cache import report_to_dict
 
 def grade_task(task: dict[str, Any], course: Any, sandbox: Any, checks: Sequence[Any]) -> dict[str, Any]:
     """Grade one submission in this worker, and read its graded functions' sources and their
     fingerprints (for the similarity report); never raises (an exception becomes {"error": ...})."""
-    from autograder.batch.similarity import function_fingerprints, submission_sources
+    from autograder.batch.cache import report_to_dict
+    from autograder.batch.similarity import function_fingerprints, function_sources
     from autograder.grade import grade
 
     options = task["options"]
+    sources: dict[str, str] = {}
+
+    def read_sources(submission: Any) -> None:
+        if submission.kind != "rejected":
+            sources.update(function_sources(submission.folder, course))
+
     try:
         report = grade(Path(task["path"]), course, limits=sandbox.limits, include_hidden=options["include_hidden"],
-                       sandbox=sandbox, checks=checks)
-        sources = submission_sources(Path(task["path"]), course)
+                       sandbox=sandbox, checks=checks, on_loaded=read_sources)
         return {"id": task["id"], "report": report_to_dict(report), "sources": sources,
                 "prints": function_fingerprints(sources)}
     except Exception as error:  # noqa: BLE001 - one broken submission must not stop the batch
@@ -45,12 +50,11 @@ def _worker_main(conn: Any, options: dict[str, Any]) -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(name, "1")  # workers share the cores: no thread pools each
-    from autograder.grade import preload
-    from autograder.isolate.sandbox import Limits, Sandbox
+    from autograder.isolate.sandbox import Limits, Sandbox, course_preload
     from autograder.registry import load_course
 
     course = load_course(options["course"] or None)
-    sandbox = Sandbox(Limits(**options["limits"]), preload=preload(course))  # preloads while the checks load
+    sandbox = Sandbox(Limits(**options["limits"]), preload=course_preload(course))  # preloads while the checks load
     try:
         from autograder.check import load_checks
 
@@ -72,6 +76,9 @@ def _worker_main(conn: Any, options: dict[str, Any]) -> None:
             conn.send(grade_task(task, course, sandbox, checks))
     finally:
         sandbox.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # the interpreter's teardown with torch loaded takes about 0.2 s, of use to no one
 
 
 @dataclass

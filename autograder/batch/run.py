@@ -14,6 +14,7 @@ import dataclasses
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ class _Run:
     removed: list[str] = field(default_factory=list)          # report folders moved to removed/
     left_out: int = 0                                         # rows canvas.csv leaves out
     pool: Any = None                                          # the workers, winding down
+    starter: Any = None                                       # Future: the starter code's fingerprints
 
     def all_checks(self) -> list[Any]:  # loaded only when needed: a fully cached run does without
         if not self.checks:
@@ -177,6 +179,7 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
                settings)
     for o in overrides:
         run.overrides.setdefault(o.student_id, []).append(o)
+    run.starter = _starter_prints(run, settings)
     notes: list[str] = []
     with _class_folder(submissions, notes) as root:
         entries, found = discover(root, exclude=[reports])
@@ -272,13 +275,15 @@ def _run_pool(run: _Run, entries: list[Entry], tasks: list[dict[str, Any]], grou
     budget = 40 * run.options.timeout_s + 120
     from autograder.isolate.sandbox import confinement_or_refuse
 
-    if not confinement_or_refuse(run.options.require_confinement):  # only now: a cached re-run skips it
-        raise UsageError("refusing to grade: student code cannot be confined here (--require-confinement)")
+    # The workers start first (they take a second: torch), and get no task until pool.run below.
     pool = _Pool(jobs, {"limits": dataclasses.asdict(run.limits), "include_hidden": run.options.include_hidden,
                         "course": run.options.course})
     names = {g: [entries[i] for i in members] for g, members in groups.items()}
     try:
-        run.all_checks()  # while the workers start; fails early if a part's checks are missing
+        if not confinement_or_refuse(run.options.require_confinement):  # only now: a cached re-run skips it
+            raise UsageError("refusing to grade: student code cannot be confined here (--require-confinement)")
+        run.all_checks()  # fails early if a part's checks are missing
+        _write_settled(run)
         for payload in _with_progress(pool.run(tasks, budget), len(tasks), names, run.console):
             _take(run, entries, payload, groups[payload["id"]], parts)
     except KeyboardInterrupt:
@@ -289,6 +294,15 @@ def _run_pool(run: _Run, entries: list[Entry], tasks: list[dict[str, Any]], grou
         raise
     pool.finish()  # the workers wind down while the reports are written
     run.pool = pool
+
+
+def _write_settled(run: _Run) -> None:
+    """The files of the students whose rows are settled already (from the cache, or never
+    graded), written while the workers start."""
+    for i, row in list(run.rows.items()):
+        if i not in run.written:
+            write_student(run.course, run.reports, row)
+            run.written.add(i)
 
 
 def _take(run: _Run, entries: list[Entry], payload: dict[str, Any], members: list[int],
@@ -340,16 +354,24 @@ def _submitted(entry: Entry) -> tuple[Any, str]:
     return (newest_file_time(entry.path) if entry.path else None), FROM_FILES
 
 
+def _starter_prints(run: _Run, settings: Settings) -> Future:
+    """The fingerprints of the starter code (the handout similarity leaves out), read in a thread
+    while the run gets on (its loading child takes about 0.15 s to start)."""
+    path = run.options.starter or settings.starter
+    if path is not None and not Path(path).exists():
+        raise UsageError(f"{path}: no such starter code (the handout similarity leaves out)")
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlm-starter")
+    future = reader.submit(lambda: function_fingerprints(submission_sources(Path(path), run.course)) if path else {})
+    reader.shutdown(wait=False)  # its thread ends with its one task
+    return future
+
+
 def _similarity(run: _Run, rows: list[Any], settings: Settings) -> None:
     """Pairs of graded submissions alike above the threshold; each row names its look-alikes."""
     graded = {r.group for r in rows if r.status == "graded" and r.group}
     prints = {g: p for g, p in run.prints.items() if g in graded and p}
-    starter_path = run.options.starter or settings.starter
-    if starter_path is not None and not Path(starter_path).exists():
-        raise UsageError(f"{starter_path}: no such starter code (the handout similarity leaves out)")
-    starter = function_fingerprints(submission_sources(Path(starter_path), run.course)) if starter_path else {}
     start = time.monotonic()
-    pairs = similar_pairs(prints, starter, settings.similarity_threshold, settings.similarity_min_shared)
+    pairs = similar_pairs(prints, run.starter.result(), settings.similarity_threshold, settings.similarity_min_shared)
     members: dict[str, list[Any]] = {}
     for row in rows:
         if row.group:
@@ -370,9 +392,7 @@ def _write_reports(run: _Run, rows: list[Any], settings: Settings) -> None:
     from autograder.report.html import write_summary_html
 
     bom = settings.bom if run.options.bom is None else run.options.bom
-    for i, row in enumerate(rows):
-        if i not in run.written:  # from the cache, or never graded
-            write_student(run.course, run.reports, row)
+    _write_settled(run)  # (all of them, when nothing was graded)
     run.removed = remove_departed(run.reports, {r.folder for r in rows})
     write_ids(run.reports, rows)
     write_gradebook(run.course, rows, run.reports / "gradebook.csv", bom=bom)

@@ -28,7 +28,6 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 K, W = 8, 6            # tokens per hash, hashes per window: shared runs of 13+ tokens are found
 MAX_SOURCE = 20_000    # characters of one function's source kept (a longer one is cut)
@@ -133,6 +132,8 @@ def similar_pairs(prints: dict[str, dict[str, list[int]]], starter: dict[str, li
                   min_shared: int) -> list[Pair]:
     """Every pair of submissions at least `threshold` alike sharing `min_shared` fingerprints,
     most alike first. `prints`: submission key -> qualname -> its function_fingerprints."""
+    import numpy as np  # (here: a cached re-run's start-up does without it until the end)
+
     combined = class_fingerprints(prints, starter)
     keys = sorted(k for k, p in combined.items() if p)
     counts: dict[int, int] = {}
@@ -149,17 +150,23 @@ def similar_pairs(prints: dict[str, dict[str, list[int]]], starter: dict[str, li
     sizes = np.array([len(combined[k]) for k in keys], dtype=np.float64)
     jaccard = shared / (sizes[:, None] + sizes[None, :] - shared)
     rows, cols = np.nonzero(np.triu((jaccard >= threshold) & (shared >= min_shared), k=1))
+    own = {keys[k]: own_fingerprints(prints[keys[k]], starter) for k in {*rows, *cols}}
     pairs = [Pair(keys[i], keys[j], round(float(jaccard[i, j]), 4), int(shared[i, j]),
-                  per_function(prints[keys[i]], prints[keys[j]], starter)) for i, j in zip(rows, cols, strict=True)]
+                  per_function(own[keys[i]], own[keys[j]])) for i, j in zip(rows, cols, strict=True)]
     return sorted(pairs, key=lambda p: (-p.score, p.a, p.b))
 
 
-def per_function(a: dict[str, list[int]], b: dict[str, list[int]], starter: dict[str, list[int]]) -> dict[str, float]:
-    """qualname -> Jaccard index of the two submissions' fingerprints of each function both define."""
+def own_fingerprints(prints: dict[str, list[int]], starter: dict[str, list[int]]) -> dict[str, set[int]]:
+    """qualname -> the function's fingerprints that the starter code does not have (once per
+    submission, not once per pair)."""
+    return {function: set(hashes) - set(starter.get(function, ())) for function, hashes in prints.items()}
+
+
+def per_function(a: dict[str, set[int]], b: dict[str, set[int]]) -> dict[str, float]:
+    """qualname -> Jaccard index of two submissions' own fingerprints of each function both define."""
     result = {}
     for function in a.keys() & b.keys():
-        base = set(starter.get(function, ()))
-        pa, pb = set(a[function]) - base, set(b[function]) - base
-        if pa | pb:
+        pa, pb = a[function], b[function]
+        if pa or pb:
             result[function] = round(len(pa & pb) / len(pa | pb), 4)
     return dict(sorted(result.items(), key=lambda kv: -kv[1]))

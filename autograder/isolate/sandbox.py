@@ -45,10 +45,13 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from autograder.isolate import confine, protocol
 from autograder.isolate.run import Confinement, Event, Limits
+
+if TYPE_CHECKING:
+    from autograder.registry import Course
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -87,6 +90,13 @@ PRELOAD = ("numpy", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.testing"
            "torch.nn.functional", "torch.optim", "autograder.isolate.harness",
            *sorted(name for name in sys.stdlib_module_names
                    if not name.startswith("_") and name not in _NOT_PRELOADED))
+
+
+
+def course_preload(course: Course) -> tuple[str, ...]:
+    """What the zygote imports for a course: PRELOAD and the course's child-side modules (never
+    its reference). Here, not with grading: a grader starts the zygote before importing numpy."""
+    return (*PRELOAD, *course.child_modules)
 
 
 @dataclass

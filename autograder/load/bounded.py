@@ -16,6 +16,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,11 @@ def load_in_child(path: Path, dest: Path, course: Course, limits: LoadLimits) ->
     per submission: 70 ms each), else a fresh interpreter."""
     request = {"path": str(path.absolute()), "dest": str(dest.absolute()), "course": course_shape(course),
                "memory": limits.memory_bytes, "seconds": limits.seconds}
-    done = _server().run(request) if hasattr(os, "fork") else _fresh_child(request)
+    if hasattr(os, "fork"):
+        with _SERVER_LOCK:  # one request at a time on the server's pipes (grade-all reads its starter in a thread)
+            done = _server().run(request)
+    else:
+        done = _fresh_child(request)
     if done is None:
         return over_limit(course, f"reading it took longer than {limits.seconds:g} s, the limit for loading "
                                   "a submission")
@@ -99,6 +104,7 @@ class _LoadServer:
 
 
 _SERVERS: dict[int, _LoadServer] = {}
+_SERVER_LOCK = threading.Lock()
 
 
 def _server() -> _LoadServer:

@@ -7,13 +7,16 @@ import io
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from autograder.grade import GradeReport
 from autograder.registry import Course
 from autograder.report.adjust import Final, Late, Override, final_scores
 from autograder.report.sanitize import csv_cell, one_line
 from autograder.report.write import write_text
 from autograder.score import function_scores, total
+
+if TYPE_CHECKING:  # (grading itself, and numpy, are not needed to write a gradebook)
+    from autograder.grade import GradeReport
 
 ROW_STATUSES = ("graded", "error", "rejected", "empty")
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from autograder.grade import GradeReport
 from autograder.registry import Course
 from autograder.report.write import write_text
 from autograder.score import function_scores, total
+
+if TYPE_CHECKING:  # (reports are written without grading's modules, or numpy)
+    from autograder.grade import GradeReport
 
 OUTPUT_CAP = 4000  # characters of feedback per test: enough for a traceback, not a flood
 

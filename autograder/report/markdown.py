@@ -11,11 +11,14 @@ the sanitiser (autograder/report/sanitize.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from autograder.grade import GradeReport
 from autograder.registry import Course
 from autograder.report.sanitize import fenced, markdown
 from autograder.score import CheckResult, function_scores, part_scores, total
+
+if TYPE_CHECKING:  # (reports are written without grading's modules, or numpy)
+    from autograder.grade import GradeReport
 
 
 def cell(text: str) -> str:

@@ -51,10 +51,9 @@ def open_runner(name: str, course: Course, timeout_s: float, eager: bool = False
                                preload=(*PRELOAD, *course.child_modules), eager=eager)
     if name != "sandbox":
         raise ValueError(f"no runner {name!r}: choose one of {', '.join(RUNNERS)}")
-    from autograder.grade import preload
-    from autograder.isolate.sandbox import Limits, Sandbox
+    from autograder.isolate.sandbox import Limits, Sandbox, course_preload
 
-    return Sandbox(Limits(timeout_s=timeout_s), preload=preload(course))
+    return Sandbox(Limits(timeout_s=timeout_s), preload=course_preload(course))
 
 
 def use_recorded_reference(course: Course) -> bool:
