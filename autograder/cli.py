@@ -47,8 +47,12 @@ def _grade(args: argparse.Namespace) -> int:
 
     course = _course()
     # Start the fork server first: it imports torch on the other core while this process does,
-    # then loads the submission while the fork server finishes its preload.
+    # then loads the submission (its loading server started now too) while the fork server
+    # finishes its preload.
     with Sandbox(_limits(args), preload=course_preload(course)) as sandbox:
+        from autograder.load.bounded import start_server
+
+        start_server()
         from autograder.grade import NotConfined, grade
         from autograder.registry import warm_reference
         from autograder.report.gradescope import write_results

@@ -421,6 +421,40 @@ def test_rerun_grades_only_what_changed(graded_class):
     assert float(read_gradebook(reports / "gradebook.csv")["docs_gus"]["total"]) == 5  # still overridden
 
 
+def test_a_cached_rerun_starts_no_worker_and_imports_no_torch(graded_class):
+    grader, submissions, reports, _ = graded_class
+    run_grade_all(grader, submissions, "--out", reports, "--jobs", "2", "--timeout", "2")  # whatever changed before
+    env = dict(os.environ, COLUMNS="200", PYTHONPATH=str(grader), NLM_AUTOGRADER_KEY_FILE=str(grader / "cache.key"))
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "autograder", "grade-all", str(submissions),
+                           "--out", str(reports), "--jobs", "2", "--timeout", "2"],
+                          cwd=grader, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and graded_reused(proc.stdout) == (0, 24)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time")}
+    assert "autograder.batch.run" in imported and "torch" not in imported
+    assert "grading " not in proc.stdout
+
+
+def test_a_worker_loads_each_submission_once(monkeypatch, sandbox, checks):
+    import autograder.grade
+    import autograder.load
+    from autograder.batch.pool import grade_task
+
+    loads = []
+
+    def counted(load):
+        def load_submission(*args, **kwargs):
+            loads.append(args[0])
+            return load(*args, **kwargs)
+        return load_submission
+
+    monkeypatch.setattr(autograder.grade, "load_submission", counted(autograder.grade.load_submission))
+    monkeypatch.setattr(autograder.load, "load_submission", counted(autograder.load.load_submission))
+    task = {"id": "alice", "path": str(EXAMPLES / "alice_correct"), "options": {"include_hidden": False}}
+    payload = grade_task(task, COURSE, sandbox, [c for c in checks if c.visible])
+    assert "error" not in payload and len(loads) == 1
+    assert "def softmax" in payload["sources"]["losses.softmax"] and payload["prints"]["losses.softmax"]
+
+
 # --------------------------------------------------------------------------- Gradescope export
 
 METADATA = """\
@@ -721,6 +755,11 @@ def test_similarity_finds_a_renamed_copy_and_not_independent_work(tmp_path):
     pairs = similar_pairs(prints, starter, 0.7, 25)
     assert [(p.a, p.b) for p in pairs] == [("copy", "sol")] and pairs[0].score > 0.9
     assert similar_pairs({"stub": starter, "stub2": starter}, starter, 0.0, 0) == []  # the handout is left out
+    # Per-function scores only for the pairs shown side by side; the pairs and scores are the same.
+    three = {**prints, "copy2": prints["copy"]}
+    everything, shown = similar_pairs(three, starter, 0.7, 25), similar_pairs(three, starter, 0.7, 25, detailed=1)
+    assert [(p.a, p.b, p.score) for p in everything] == [(p.a, p.b, p.score) for p in shown] and len(shown) == 3
+    assert shown[0].functions == everything[0].functions != {} and [p.functions for p in shown[1:]] == [{}, {}]
     many = [type(pairs[0])(f"a{i}", f"b{i}", 0.9, 30, {}) for i in range(SIDE_BY_SIDE + 5)]
     page = similarity_html(many, {}, {}, 0.7, 2 * len(many))
     assert page.count('class="pair"') == SIDE_BY_SIDE and "5 more pairs" in page

@@ -51,10 +51,12 @@ def _worker_main(conn: Any, options: dict[str, Any]) -> None:
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(name, "1")  # workers share the cores: no thread pools each
     from autograder.isolate.sandbox import Limits, Sandbox, course_preload
+    from autograder.load.bounded import start_server
     from autograder.registry import load_course
 
     course = load_course(options["course"] or None)
     sandbox = Sandbox(Limits(**options["limits"]), preload=course_preload(course))  # preloads while the checks load
+    start_server()  # the loading server too
     try:
         from autograder.check import load_checks
 
@@ -74,11 +76,23 @@ def _worker_main(conn: Any, options: dict[str, Any]) -> None:
                 break
             conn.send({"started": task["id"]})  # the parent's time budget runs from here
             conn.send(grade_task(task, course, sandbox, checks))
+            _return_freed_memory()
     finally:
         sandbox.close()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # the interpreter's teardown with torch loaded takes about 0.2 s, of use to no one
+
+
+def _return_freed_memory() -> None:
+    """Give the pages a graded submission freed back to the system (glibc keeps them otherwise),
+    so a worker's peak is one submission's, not the largest so far plus fragmentation."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 @dataclass

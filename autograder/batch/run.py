@@ -35,7 +35,6 @@ from autograder.batch.cache import (
 from autograder.batch.discover import Entry, discover
 from autograder.batch.export import unpack_export
 from autograder.batch.late import FROM_EXPORT, FROM_FILES, lateness, newest_file_time, parse_time
-from autograder.batch.outputs import write_student
 from autograder.batch.overrides import check_students, find_overrides, read_overrides
 from autograder.batch.pool import _Pool, default_jobs
 from autograder.batch.settings import Settings, SettingsError, find_settings, read_settings
@@ -167,7 +166,7 @@ def _prepare(submissions: Path, reports: Path, options: Options) -> tuple[Settin
 
 def grade_all(submissions: Path, reports: Path, options: Options, console: Any = None) -> list[Any]:
     """Grade every submission into `reports`; returns the gradebook rows."""
-    from autograder.isolate.sandbox import Limits
+    from autograder.isolate.run import Limits
     from autograder.registry import load_course
     from autograder.report.terminal import wide_console
 
@@ -215,21 +214,18 @@ def check_extensions(settings: Settings, entries: list[Entry]) -> None:
 
 
 def _grade_entries(run: _Run, entries: list[Entry]) -> None:
-    """A row for every entry: from the cache where it is valid, else graded by the pool."""
-    from autograder.report.gradebook import status_of
-
+    """A row for every entry: from the cache where it is valid, else graded by the pool. The
+    workers start as soon as what is to be graded is known; the other rows are made meanwhile."""
     run.version = grader_version()
     option_key = run.options.key(run.limits)
     parts: dict[int, dict[str, Any]] = {}
     groups: dict[str, list[int]] = {}  # task id -> the entries sharing that submission
     reasons: dict[str, int] = {}
     tasks = []
+    settled: list[tuple[int, Entry, Any]] = []  # (index, entry, its cache entry or None: not gradable)
     for i, entry in enumerate(entries):
         if entry.error or entry.path is None:
-            message = entry.error or "no files for this submission in the export"
-            status, kind = ("error", "error") if entry.error else ("empty", "empty")
-            report = placeholder_report(run.all_checks(), entry.submission, kind, "not attempted", message)
-            run.rows[i] = _row(run, entry, report, status, message)
+            settled.append((i, entry, None))
             continue
         parts[i] = {"content": content_hash(entry.path), "grader": run.version, "options": option_key}
         cached, why = (None, "forced") if run.options.force else load_cached(
@@ -237,8 +233,7 @@ def _grade_entries(run: _Run, entries: list[Entry]) -> None:
             entry.student_id, parts[i])
         group = str(entry.path.resolve())
         if cached is not None:
-            run.rows[i] = _row(run, entry, cached.report, status_of(cached.report.kind), _note(cached.report),
-                               cached=True, group=group)
+            settled.append((i, entry, cached))
             run.sources.setdefault(group, cached.sources)
             run.prints.setdefault(group, cached.prints)
             continue
@@ -247,8 +242,33 @@ def _grade_entries(run: _Run, entries: list[Entry]) -> None:
             tasks.append({"id": group, "path": str(entry.path), "options": option_key})
             reasons[why] = reasons.get(why, 0) + 1
         groups[group].append(i)
-    if tasks:
-        _run_pool(run, entries, tasks, groups, parts, reasons)
+    pool = _start_pool(run, tasks, reasons, sum(c is not None for _, _, c in settled)) if tasks else None
+    try:
+        for i, entry, cached in settled:
+            run.rows[i] = _settled_row(run, entry, cached)
+        if pool is not None:
+            _grade_tasks(run, pool, entries, tasks, groups, parts)
+    except KeyboardInterrupt:
+        if pool is not None:
+            pool.close(graceful=False)
+        raise Interrupted(run.graded) from None
+    except BaseException:
+        if pool is not None:
+            pool.close(graceful=False)
+        raise
+
+
+def _settled_row(run: _Run, entry: Entry, cached: Any) -> Any:
+    """The row of an entry from the cache, or (None) of one with nothing to grade."""
+    from autograder.report.gradebook import status_of
+
+    if cached is not None:
+        return _row(run, entry, cached.report, status_of(cached.report.kind), _note(cached.report),
+                    cached=True, group=str(entry.path.resolve()))
+    message = entry.error or "no files for this submission in the export"
+    status, kind = ("error", "error") if entry.error else ("empty", "empty")
+    report = placeholder_report(run.all_checks(), entry.submission, kind, "not attempted", message)
+    return _row(run, entry, report, status, message)
 
 
 def _row(run: _Run, entry: Entry, report: Any, status: str, note: str, **extra: Any) -> Any:
@@ -264,34 +284,28 @@ def _row(run: _Run, entry: Entry, report: Any, status: str, note: str, **extra: 
     return row.settle(run.course)
 
 
-def _run_pool(run: _Run, entries: list[Entry], tasks: list[dict[str, Any]], groups: dict[str, list[int]],
-              parts: dict[int, dict[str, Any]], reasons: dict[str, int]) -> None:
-    """Grade the tasks in worker processes; each result is cached as soon as it arrives."""
+def _start_pool(run: _Run, tasks: list[dict[str, Any]], reasons: dict[str, int], cached: int) -> _Pool:
+    """The workers, started (they take a second: torch); they get no task until _grade_tasks."""
     jobs = max(1, min(run.options.jobs or default_jobs(), len(tasks)))
     why = ", ".join(f"{n} {_REASONS[r]}" for r, n in reasons.items())
-    cached = sum(r.cached for r in run.rows.values())
     run.console.print(f"grading {len(tasks)} submission(s) ({why}) with {jobs} worker(s); "
                       f"{cached} unchanged, reused from the cache", highlight=False)
-    budget = 40 * run.options.timeout_s + 120
+    return _Pool(jobs, {"limits": dataclasses.asdict(run.limits), "include_hidden": run.options.include_hidden,
+                        "course": run.options.course})
+
+
+def _grade_tasks(run: _Run, pool: _Pool, entries: list[Entry], tasks: list[dict[str, Any]],
+                 groups: dict[str, list[int]], parts: dict[int, dict[str, Any]]) -> None:
+    """Grade the tasks in the workers; each result is cached as soon as it arrives."""
     from autograder.isolate.sandbox import confinement_or_refuse
 
-    # The workers start first (they take a second: torch), and get no task until pool.run below.
-    pool = _Pool(jobs, {"limits": dataclasses.asdict(run.limits), "include_hidden": run.options.include_hidden,
-                        "course": run.options.course})
+    if not confinement_or_refuse(run.options.require_confinement):  # only now: a cached re-run skips it
+        raise UsageError("refusing to grade: student code cannot be confined here (--require-confinement)")
+    run.all_checks()  # fails early if a part's checks are missing
+    _write_settled(run)
     names = {g: [entries[i] for i in members] for g, members in groups.items()}
-    try:
-        if not confinement_or_refuse(run.options.require_confinement):  # only now: a cached re-run skips it
-            raise UsageError("refusing to grade: student code cannot be confined here (--require-confinement)")
-        run.all_checks()  # fails early if a part's checks are missing
-        _write_settled(run)
-        for payload in _with_progress(pool.run(tasks, budget), len(tasks), names, run.console):
-            _take(run, entries, payload, groups[payload["id"]], parts)
-    except KeyboardInterrupt:
-        pool.close(graceful=False)
-        raise Interrupted(run.graded) from None
-    except BaseException:
-        pool.close(graceful=False)
-        raise
+    for payload in _with_progress(pool.run(tasks, 40 * run.options.timeout_s + 120), len(tasks), names, run.console):
+        _take(run, entries, payload, groups[payload["id"]], parts)
     pool.finish()  # the workers wind down while the reports are written
     run.pool = pool
 
@@ -299,6 +313,8 @@ def _run_pool(run: _Run, entries: list[Entry], tasks: list[dict[str, Any]], grou
 def _write_settled(run: _Run) -> None:
     """The files of the students whose rows are settled already (from the cache, or never
     graded), written while the workers start."""
+    from autograder.batch.outputs import write_student  # (here: the workers start before this import)
+
     for i, row in list(run.rows.items()):
         if i not in run.written:
             write_student(run.course, run.reports, row)
@@ -309,6 +325,7 @@ def _take(run: _Run, entries: list[Entry], payload: dict[str, Any], members: lis
           parts: dict[int, dict[str, Any]]) -> None:
     """One payload from the pool: rows for the students sharing it, cached at once (an error is
     not cached: it is retried next run)."""
+    from autograder.batch.outputs import write_student
     from autograder.report.gradebook import status_of
 
     first = entries[members[0]]
@@ -371,7 +388,10 @@ def _similarity(run: _Run, rows: list[Any], settings: Settings) -> None:
     graded = {r.group for r in rows if r.status == "graded" and r.group}
     prints = {g: p for g, p in run.prints.items() if g in graded and p}
     start = time.monotonic()
-    pairs = similar_pairs(prints, run.starter.result(), settings.similarity_threshold, settings.similarity_min_shared)
+    from autograder.report.similarity_html import SIDE_BY_SIDE
+
+    pairs = similar_pairs(prints, run.starter.result(), settings.similarity_threshold, settings.similarity_min_shared,
+                          detailed=SIDE_BY_SIDE)
     members: dict[str, list[Any]] = {}
     for row in rows:
         if row.group:

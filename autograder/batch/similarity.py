@@ -25,7 +25,7 @@ import keyword
 import tempfile
 import tokenize
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
@@ -45,7 +45,7 @@ class Pair:
     b: str
     score: float
     shared: int
-    functions: dict[str, float] = field(default_factory=dict)
+    functions: dict[str, float] = field(default_factory=dict)  # (see similar_pairs' `detailed`)
 
 
 def function_sources(folder: Path, course) -> dict[str, str]:
@@ -129,9 +129,11 @@ def class_fingerprints(prints: dict[str, dict[str, list[int]]], starter: dict[st
 
 
 def similar_pairs(prints: dict[str, dict[str, list[int]]], starter: dict[str, list[int]], threshold: float,
-                  min_shared: int) -> list[Pair]:
+                  min_shared: int, detailed: int | None = None) -> list[Pair]:
     """Every pair of submissions at least `threshold` alike sharing `min_shared` fingerprints,
-    most alike first. `prints`: submission key -> qualname -> its function_fingerprints."""
+    most alike first. `prints`: submission key -> qualname -> its function_fingerprints. The
+    per-function scores are worked out for the `detailed` most alike pairs (None: all), the ones
+    a reader is shown side by side."""
     import numpy as np  # (here: a cached re-run's start-up does without it until the end)
 
     combined = class_fingerprints(prints, starter)
@@ -150,10 +152,11 @@ def similar_pairs(prints: dict[str, dict[str, list[int]]], starter: dict[str, li
     sizes = np.array([len(combined[k]) for k in keys], dtype=np.float64)
     jaccard = shared / (sizes[:, None] + sizes[None, :] - shared)
     rows, cols = np.nonzero(np.triu((jaccard >= threshold) & (shared >= min_shared), k=1))
-    own = {keys[k]: own_fingerprints(prints[keys[k]], starter) for k in {*rows, *cols}}
-    pairs = [Pair(keys[i], keys[j], round(float(jaccard[i, j]), 4), int(shared[i, j]),
-                  per_function(own[keys[i]], own[keys[j]])) for i, j in zip(rows, cols, strict=True)]
-    return sorted(pairs, key=lambda p: (-p.score, p.a, p.b))
+    pairs = sorted((Pair(keys[i], keys[j], round(float(jaccard[i, j]), 4), int(shared[i, j]))
+                    for i, j in zip(rows, cols, strict=True)), key=lambda p: (-p.score, p.a, p.b))
+    shown = len(pairs) if detailed is None else detailed
+    own = {key: own_fingerprints(prints[key], starter) for key in {k for p in pairs[:shown] for k in (p.a, p.b)}}
+    return [replace(p, functions=per_function(own[p.a], own[p.b])) for p in pairs[:shown]] + pairs[shown:]
 
 
 def own_fingerprints(prints: dict[str, list[int]], starter: dict[str, list[int]]) -> dict[str, set[int]]:

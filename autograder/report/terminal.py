@@ -8,14 +8,17 @@ the terminal and no [markup] in it is obeyed.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from autograder.grade import GradeReport
 from autograder.registry import Course
 from autograder.report.sanitize import plain, terminal
 from autograder.score import STATUSES, function_scores, part_scores, total
+
+if TYPE_CHECKING:  # (grade-all's console comes up without grading's modules, or numpy)
+    from autograder.grade import GradeReport
 
 
 def function_table(course: Course, report: GradeReport, title: str | None = None) -> Table:
