@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.isolate import protocol
-from autograder.isolate.run import Confinement, Event, Limits
+from autograder.isolate.run import ChildEnd, Confinement, Event, Limits
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _BOOTSTRAP = (f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); "
@@ -120,7 +120,7 @@ class PortableSandbox:
                                        cwd=_PACKAGE_PARENT, env=env, **group)
 
 
-class PortableChild:
+class PortableChild(ChildEnd):
     """The grader's handle on one child: steps and answers in, events out, deadlines kept."""
 
     def __init__(self, sandbox: PortableSandbox, process: subprocess.Popen[bytes], start: bytes) -> None:
@@ -187,14 +187,6 @@ class PortableChild:
         self._timed_out = True
         self.kill()
         self._deadline = time.monotonic() + _DYING_S
-
-    def close(self) -> Event:
-        """Kill the child (if still running) and wait for its end."""
-        if self.ended is None:
-            self.kill()
-        while (event := self.next_event()).kind != "ended":
-            pass
-        return event
 
     # ---------------------------------------------------------------- threads
 

@@ -45,3 +45,18 @@ class Confinement:
     confined: bool
     reason: str = ""
     mode: str = ""  # "root" (namespaces as root), "user namespace", "portable"
+
+
+class ChildEnd:
+    """The end of a run both runners' child handles share: kill it, and read on until it ended.
+    A handle has `ended` (its last Event, None while running), kill() and next_event()."""
+
+    ended: Event | None
+
+    def close(self) -> Event:
+        """Kill the child (if still running) and wait for its end."""
+        if self.ended is None:
+            self.kill()
+        while (event := self.next_event()).kind != "ended":
+            pass
+        return event

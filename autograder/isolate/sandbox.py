@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from autograder.isolate import confine, protocol
-from autograder.isolate.run import Confinement, Event, Limits
+from autograder.isolate.run import ChildEnd, Confinement, Event, Limits
 
 if TYPE_CHECKING:
     from autograder.registry import Course
@@ -259,7 +259,7 @@ class Sandbox:
         return account.pw_uid, account.pw_gid
 
 
-class Child:
+class Child(ChildEnd):
     """The grader's handle on the running child: send it steps and answers, read its events."""
 
     def __init__(self, sandbox: Sandbox) -> None:
@@ -308,14 +308,6 @@ class Child:
         self.ended = Event("ended", stdout=report["stdout"], stderr=report["stderr"],
                            truncated=report["truncated"], outcome=report["outcome"], detail=report["detail"])
         return self.ended
-
-    def close(self) -> Event:
-        """Kill the child (if still running) and wait for its end."""
-        if self.ended is None:
-            self.kill()
-        while (event := self.next_event()).kind != "ended":
-            pass
-        return event
 
     def _write(self, frame: bytes) -> None:
         if self.ended is not None:
