@@ -92,7 +92,6 @@ PRELOAD = ("numpy", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.testing"
                    if not name.startswith("_") and name not in _NOT_PRELOADED))
 
 
-
 def course_preload(course: Course) -> tuple[str, ...]:
     """What the zygote imports for a course: PRELOAD and the course's child-side modules (never
     its reference). Here, not with grading: a grader starts the zygote before importing numpy."""
