@@ -226,8 +226,11 @@ def unprivileged(tmp_path):
         pytest.skip("creating an account needs root; as a normal user every run is already unprivileged")
     subprocess.run(["useradd", "--create-home", STUDENT_USER], capture_output=True)
     account = pwd.getpwnam(STUDENT_USER)
-    opened = [p for p in Path(sys.base_prefix).parents if p != Path("/") and not p.stat().st_mode & 0o001]
-    for path in opened:  # e.g. /root for a pyenv Python: only traversal, for the test's length
+    # The Python, the venv and this checkout must be reachable: e.g. /root for a pyenv Python, a
+    # clone in a `mktemp -d` folder (0700). Only traversal is opened, for the test's length.
+    ancestors = {p for where in (sys.base_prefix, sys.prefix, ROOT) for p in Path(where).resolve().parents}
+    opened = sorted(p for p in ancestors if p != Path("/") and not p.stat().st_mode & 0o001)
+    for path in opened:
         os.chmod(path, path.stat().st_mode | 0o001)
     work = Path(f"/tmp/nlm-unprivileged-{uuid.uuid4().hex}")
     work.mkdir()
@@ -387,3 +390,61 @@ def test_huge_frames_keep_the_graders_memory_bounded(tmp_path):
     lost = sum(t["max_score"] - t["score"] for t in results["tests"])
     assert lost == COURSE.function("softmax").points
     assert peak_mib < 1024, f"the grader peaked at {peak_mib:.0f} MiB"  # torch alone is ~400
+
+
+TMP_VIEW_PROBE = """
+import os
+report = {}
+def attempt(what, path):
+    try:
+        with open(path, "w") as f:
+            f.write("x")
+        report[what] = "written"
+    except OSError as error:
+        report[what] = type(error).__name__
+attempt("tmp", "/tmp/note")
+report["tmp is scratch"] = os.path.exists("/scratch/note")
+report["read"] = open(READABLE + "/module.py").read()
+attempt("bound folder", READABLE + "/planted.py")
+attempt("folder leading to it", os.path.dirname(READABLE) + "/planted.pth")
+attempt("its top folder under /tmp", "/tmp/" + READABLE.split("/")[2] + "/planted")
+"""
+
+
+def test_tmp_is_the_scratch_even_when_a_readable_path_lives_under_tmp(tmp_path):
+    """A grader installed under /tmp (a clone in `mktemp -d`, a venv there): /tmp is still the
+    run's scratch, and nothing on the way to the bound path is writable."""
+    from autograder.isolate import confine
+
+    top = Path(f"/tmp/nlm-view-{uuid.uuid4().hex}")
+    readable = top / "p" / ".venv" / "site-packages"
+    readable.mkdir(parents=True)
+    (readable / "module.py").write_text("print('hi')")
+    for path in (top, top / "p", top / "p" / ".venv", readable):
+        path.chmod(0o755)
+    (readable / "module.py").chmod(0o644)
+    submission = tmp_path / "submission"
+    submission.mkdir(mode=0o755)
+    view = confine.View(str(submission), readable=(str(readable),), ids=(65534, 65534) if IS_ROOT else None)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            confine.enter(view)
+            scope = {"READABLE": str(readable)}
+            exec(TMP_VIEW_PROBE, scope)
+            os.write(write, json.dumps(scope["report"]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        said = pipe.read()
+    os.waitpid(pid, 0)
+    try:
+        report = json.loads(said)
+        assert report == {"tmp": "written", "tmp is scratch": True, "read": "print('hi')", "bound folder": "OSError",
+                          "folder leading to it": "OSError", "its top folder under /tmp": "OSError"}, report
+        assert sorted(p.name for p in readable.iterdir()) == ["module.py"] and not Path("/tmp/note").exists()
+    finally:
+        shutil.rmtree(top)

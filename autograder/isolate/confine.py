@@ -198,16 +198,17 @@ def _build_view(view: View) -> None:
         if os.path.isfile(path):
             _bind(root, path, path)
     _write_accounts(root, view)
-    for path in view.readable:
-        _bind(root, path, path)
-    _bind(root, view.submission, SUBMISSION)
     scratch = root + SCRATCH
     os.mkdir(scratch)
     owner = view.ids or (INNER_UID, INNER_GID)
     mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV,
           f"size={view.scratch_bytes},mode=0700,uid={owner[0]},gid={owner[1]}")
-    if not os.path.lexists(root + "/tmp"):  # else a readable path lives under /tmp (a venv there)
-        os.symlink(SCRATCH.lstrip("/"), root + "/tmp")
+    holders = _scratch_at_tmp(root, view)
+    for path in view.readable:
+        _bind(root, path, path)
+    for holder in holders:  # (no folder leading to a bound path is writable)
+        mount(None, holder, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _bind(root, view.submission, SUBMISSION)
     _build_dev(root)
     os.mkdir(root + "/proc")
     mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -219,6 +220,25 @@ def _build_view(view: View) -> None:
     mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     os.chdir(SCRATCH)
     _LIBC.sethostname(b"sandbox", 7)
+
+
+def _scratch_at_tmp(root: str, view: View) -> list[str]:
+    """/tmp is the scratch folder too (one folder, one size limit): a symlink to it, or, where a
+    readable path lives under /tmp (a virtual environment there), a second mount of the same tmpfs
+    holding, for each top folder of those paths, a small tmpfs that the paths are bound into and
+    that is then made read-only, like the root. Returns those folders."""
+    tops = sorted({Path(path).parts[2] for path in view.readable
+                   if Path(path).is_relative_to("/tmp") and len(Path(path).parts) > 2})
+    if not tops:
+        os.symlink(SCRATCH.lstrip("/"), root + "/tmp")
+        return []
+    os.mkdir(root + "/tmp")
+    mount(root + SCRATCH, root + "/tmp", None, MS_BIND)
+    holders = [f"{root}/tmp/{top}" for top in tops]
+    for holder in holders:
+        os.mkdir(holder)
+        mount("tmpfs", holder, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    return holders
 
 
 def _bind_system(root: str, path: str) -> None:
