@@ -76,13 +76,15 @@ TESTS = {
 OURS = '''\
 import json
 import sys
-from autograder.checks import load_checks
+from pathlib import Path
+from autograder.check import load_checks
+from autograder.course import COURSE
 from autograder.grade import grade
-from autograder.sandbox import Sandbox
+from autograder.isolate.sandbox import Sandbox, course_preload
 
-with Sandbox() as sandbox:
-    checks = [c for c in load_checks() if c.function in ("losses.softmax", "losses.square_loss")]
-    report = grade(sys.argv[1], sandbox=sandbox, checks=checks)
+with Sandbox(preload=course_preload(COURSE)) as sandbox:
+    checks = [c for c in load_checks(COURSE) if c.function.qualname in ("losses.softmax", "losses.square_loss")]
+    report = grade(Path(sys.argv[1]), COURSE, sandbox=sandbox, checks=checks)
 print(json.dumps([sum(r.score for r in report.results), sum(r.max_score for r in report.results)]))
 '''
 

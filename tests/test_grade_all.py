@@ -455,6 +455,28 @@ def test_a_worker_loads_each_submission_once(monkeypatch, sandbox, checks):
     assert "def softmax" in payload["sources"]["losses.softmax"] and payload["prints"]["losses.softmax"]
 
 
+
+def _dirty_kb(pid: int) -> dict[str, int]:
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        return {line.split()[0][:-1]: int(line.split()[1]) for line in rollup if "_Dirty:" in line}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/<pid>/smaps_rollup is Linux's")
+def test_two_workers_share_one_copy_of_what_importing_torch_allocates():
+    import dataclasses
+
+    from autograder.batch.pool import _Pool
+    from autograder.isolate.run import Limits
+
+    pool = _Pool(2, {"limits": dataclasses.asdict(Limits()), "include_hidden": False, "course": None})
+    try:
+        for worker in pool._started():
+            dirty = _dirty_kb(worker.process.pid)
+            # Spawned, each worker would allocate its own ~140 MB (Shared_Dirty about 0).
+            assert dirty["Shared_Dirty"] > 64 * 1024, dirty
+    finally:
+        pool.close()
+
 # --------------------------------------------------------------------------- Gradescope export
 
 METADATA = """\
