@@ -250,6 +250,9 @@ def run() -> NoReturn:
     interpreter (with torch loaded that is 0.2 s of a one-submission run); output is flushed
     first and every command has closed its children and files by then."""
     code = main()
+    pool = sys.modules.get("autograder.batch.pool")
+    if pool is not None:
+        pool.remove_fork_server_folder()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

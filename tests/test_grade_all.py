@@ -477,6 +477,20 @@ def test_two_workers_share_one_copy_of_what_importing_torch_allocates():
     finally:
         pool.close()
 
+
+def test_grade_all_leaves_no_fork_server_folder_behind(tmp_path):
+    """The CLI ends by os._exit, which skips multiprocessing's own removal of that folder."""
+    for name in ("ann", "ben"):
+        shutil.copytree(EXAMPLES / "alice_correct", tmp_path / "class" / name)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch))
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade-all", str(tmp_path / "class"), "--out",
+                           str(tmp_path / "reports"), "--jobs", "2"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0 and "grading 2 submission(s)" in proc.stdout, proc.stdout + proc.stderr
+    assert not list(scratch.glob("pymp-*"))
+
 # --------------------------------------------------------------------------- Gradescope export
 
 METADATA = """\

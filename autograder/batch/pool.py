@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -126,9 +127,23 @@ def _context(size: int) -> Any:
         return multiprocessing.get_context("spawn")
     if arbitrary_address("AF_UNIX").startswith("\0") and sys.version_info < (3, 14):
         return multiprocessing.get_context("spawn")
+    global _fork_server_used
+    _fork_server_used = True
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_SHARED_IMPORTS)
     return context
+
+
+_fork_server_used = False
+
+
+def remove_fork_server_folder() -> None:
+    """Remove the folder of the fork server's socket, as multiprocessing does at interpreter exit,
+    in a process about to end by os._exit (its fork server ends with it)."""
+    if _fork_server_used:
+        from multiprocessing import util
+
+        shutil.rmtree(util.get_temp_dir(), ignore_errors=True)
 
 
 class _Pool:
