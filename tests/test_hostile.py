@@ -216,6 +216,19 @@ def test_a_function_that_sabotages_shared_state_costs_only_itself(grade_folder, 
     expect_only(report, {"losses.softmax": 0})
 
 
+def test_a_rebinding_that_claims_to_equal_the_original_is_still_undone(grade_folder, tmp_path):
+    """Shared namespaces are compared by identity: an object whose == says True is no disguise."""
+    report = grade_folder(hostile(tmp_path, losses="""
+        class Liar:
+            __hash__ = object.__hash__
+            def __eq__(self, other):
+                return True
+        def softmax(logits):
+            np.log = Liar()
+            return np.zeros(np.shape(logits))
+    """))
+    expect_only(report, {"losses.softmax": 0})
+
 def test_a_module_that_hangs_at_import_costs_only_its_own_functions(grade_folder, tmp_path):
     folder = hostile(tmp_path)
     rnn = folder / "rnn.py"
