@@ -123,9 +123,8 @@ def _context(size: int) -> Any:
     an abstract socket, which any local process can, needs Python 3.14's authentication)."""
     from multiprocessing.connection import arbitrary_address
 
-    if size < 2 or "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    if arbitrary_address("AF_UNIX").startswith("\0") and sys.version_info < (3, 14):
+    if (size < 2 or "forkserver" not in multiprocessing.get_all_start_methods()
+            or (arbitrary_address("AF_UNIX").startswith("\0") and sys.version_info < (3, 14))):
         return multiprocessing.get_context("spawn")
     global _fork_server_used
     _fork_server_used = True

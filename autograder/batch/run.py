@@ -301,8 +301,8 @@ def _grade_tasks(run: _Run, pool: _Pool, entries: list[Entry], tasks: list[dict[
 
     if not confinement_or_refuse(run.options.require_confinement):  # only now: a cached re-run skips it
         raise UsageError("refusing to grade: student code cannot be confined here (--require-confinement)")
-    # The checks (and torch with them) load here only for a placeholder report: importing torch
-    # beside the workers' start-up would compete with it for the cores.
+    # No run.all_checks() here: the checks (and torch with them) load only for a placeholder report
+    # (in _take), as importing torch beside the workers' start-up would compete with it for the cores.
     _write_settled(run)
     names = {g: [entries[i] for i in members] for g, members in groups.items()}
     for payload in _with_progress(pool.run(tasks, 40 * run.options.timeout_s + 120), len(tasks), names, run.console):

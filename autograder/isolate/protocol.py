@@ -223,13 +223,13 @@ def _check_depth(obj: Any) -> None:
 
 
 def write_frame(fd: int, payload: bytes) -> None:
-    """Write one length-prefixed frame, looping over partial writes. Header and payload go in one
-    write: a reader woken for the header alone would only wait again for the rest."""
+    """Write one length-prefixed frame, looping over partial writes."""
     if len(payload) > MAX_FRAME_BYTES:
         raise ValueError(f"message of {len(payload)} bytes is over the {MAX_FRAME_BYTES} byte limit")
-    view = memoryview(_HEADER.pack(len(payload)) + payload)
-    while view:
-        view = view[os.write(fd, view) :]
+    for chunk in (_HEADER.pack(len(payload)), payload):
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def read_frame(fd: int, timeout: float | None = None, limit: int = MAX_FRAME_BYTES) -> bytes | None:
