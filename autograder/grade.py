@@ -20,21 +20,10 @@ from autograder.isolate import protocol
 from autograder.isolate.runner import Failure, Observed, Plan, Session
 from autograder.load import Submission, load_submission
 from autograder.registry import Course, GradedFunction, warm_reference
-from autograder.score import CheckResult
+from autograder.score import CheckResult, GradeReport
 
 if TYPE_CHECKING:  # the sandbox is Linux-only; the student checks' portable runner judges with this module too
     from autograder.isolate.sandbox import Limits, Sandbox
-
-
-@dataclass
-class GradeReport:
-    submission: str
-    kind: str
-    messages: list[str]
-    results: list[CheckResult]
-    execution_time: float = 0.0
-    metadata: dict[str, Any] = field(default_factory=dict)
-    output: dict[str, str] = field(default_factory=dict)  # what importing each module printed (capped)
 
 
 def judge_check(check: Check, observed: Sequence[Observed]) -> CheckResult:

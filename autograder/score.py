@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 from autograder.registry import Course, GradedFunction
 
@@ -22,6 +22,20 @@ class CheckResult:
     feedback: str
     visible: bool
     printed: str = ""    # what the student's code printed during the check's calls (capped)
+
+
+@dataclass
+class GradeReport:
+    """A submission's scored checks: what every report (terminal, Markdown, Gradescope, the
+    gradebook) is made from, and what the cache keeps."""
+
+    submission: str
+    kind: str
+    messages: list[str]
+    results: list[CheckResult]
+    execution_time: float = 0.0
+    metadata: dict[str, Any] = field(default_factory=dict)
+    output: dict[str, str] = field(default_factory=dict)  # what importing each module printed (capped)
 
 
 @dataclass(frozen=True)

@@ -430,8 +430,34 @@ def test_a_cached_rerun_starts_no_worker_and_imports_no_torch(graded_class):
                           cwd=grader, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and graded_reused(proc.stdout) == (0, 24)
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time")}
-    assert "autograder.batch.run" in imported and "torch" not in imported
+    # Nor numpy (similarity counts with int bitsets), nor the loader (the starter code's fingerprints
+    # are cached), nor markdown-it (no student's feedback changed).
+    assert "autograder.batch.run" in imported and not imported & {"torch", "numpy", "autograder.load", "markdown_it"}
     assert "grading " not in proc.stdout
+
+
+def test_the_starter_codes_fingerprints_are_read_once_and_again_when_it_changes_or_is_tampered_with(
+        tmp_path, fake_pool, monkeypatch):
+    import autograder.batch.run as batch
+    from autograder.batch.similarity import submission_sources
+
+    read = []
+    monkeypatch.setattr(batch, "submission_sources", lambda path, course: read.append(path) or submission_sources(path, course))
+    starter = shutil.copytree(ASSIGNMENT, tmp_path / "starter")
+    submissions, reports = make_folders(tmp_path / "subs", "a1", "a2"), tmp_path / "reports"
+
+    def run() -> dict:
+        fake_pool.grade_all(submissions, reports, fake_pool.Options(jobs=1, starter=starter))
+        return json.loads((reports / ".cache" / ".starter.json").read_text())["prints"]
+
+    first = run()
+    assert run() == first and len(read) == 1 and first  # the second run read the cache
+    entry = reports / ".cache" / ".starter.json"
+    entry.write_text(entry.read_text().replace('"prints": {', '"prints": {"forged": [1], '))
+    assert run() == first and len(read) == 2  # a forged entry fails its MAC: read again
+    (starter / "losses.py").write_text((starter / "losses.py").read_text() + "\n\ndef extra():\n    return 1\n")
+    run()
+    assert len(read) == 3  # the starter changed
 
 
 def test_a_worker_loads_each_submission_once(monkeypatch, sandbox, checks):

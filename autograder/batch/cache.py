@@ -25,6 +25,7 @@ from autograder.batch.discover import Entry
 from autograder.report.write import write_text
 
 CACHE_DIR = ".cache"
+STARTER_ENTRY = ".starter.json"  # the starter code's fingerprints (no student folder starts with a dot)
 
 
 CACHE_FORMAT = 2
@@ -148,8 +149,7 @@ def report_to_dict(report: Any) -> dict[str, Any]:
 
 
 def report_from_dict(data: dict[str, Any]) -> Any:
-    from autograder.grade import GradeReport
-    from autograder.score import CheckResult
+    from autograder.score import CheckResult, GradeReport
 
     return GradeReport(data["submission"], data["kind"], list(data["messages"]),
                        [CheckResult(**r) for r in data["results"]], data.get("execution_time", 0.0),
@@ -198,6 +198,25 @@ def load_cached(path: Path, key: str, secret: bytes, student_id: str,
         if part in (parts or {}) and data.get(part) != parts[part]:
             return None, reason
     return None, "unreadable"
+
+
+def load_starter_prints(path: Path, key: str, secret: bytes) -> dict[str, list[int]] | None:
+    """The starter code's fingerprints stored under `key` (its bytes and the grader's source),
+    if the entry at `path` is intact; else None."""
+    try:
+        data = _read_entry(path)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    prints = data.get("prints")
+    if data.get("key") != key or not hmac.compare_digest(str(data.get("mac", "")), _mac(secret, data)):
+        return None
+    return prints if isinstance(prints, dict) else None
+
+
+def store_starter_prints(path: Path, key: str, secret: bytes, prints: dict[str, list[int]]) -> None:
+    data = {"format": CACHE_FORMAT, "key": key, "prints": prints}
+    data["mac"] = _mac(secret, data)
+    write_text(path, json.dumps(data), mode=0o600)
 
 
 def store_cached(path: Path, key: str, secret: bytes, report: Any, entry: Entry,

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from autograder.report.sanitize import one_line
 
 SUBMISSION_SUFFIXES = (".ipynb", ".zip", ".py")
@@ -99,11 +97,12 @@ def _yaml_loader() -> type:
     """A SafeLoader that reads Gradescope's Ruby-flavoured YAML: an unknown tag such as
     `!ruby/object:BigDecimal` or `!ruby/hash:...` yields its plain mapping, list or string; and
     scalars stay text (a SID 00123 keeps its zeros, a time stays as written)."""
+    import yaml  # (here: only an export has metadata to read)
 
     class Loader(yaml.SafeLoader):
         pass
 
-    def plain(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    def plain(loader: Any, suffix: str, node: Any) -> Any:
         if isinstance(node, yaml.MappingNode):
             return loader.construct_mapping(node, deep=True)
         if isinstance(node, yaml.SequenceNode):
@@ -133,6 +132,8 @@ def _field(record: Any, key: str) -> Any:
 def read_metadata(path: Path) -> dict[str, Listed]:
     """submission folder name -> its submitters [{"name", "email", "sid"}] and upload time, from
     submission_metadata.yml (every value one printable line of text)."""
+    import yaml
+
     data = yaml.load(path.read_text(encoding="utf-8", errors="replace"), Loader=_yaml_loader())
     if not isinstance(data, dict):
         raise TypeError(f"{path.name} does not map submission folders to their submitters")
@@ -180,6 +181,8 @@ def discover(root: Path, exclude: Sequence[Path] = ()) -> tuple[list[Entry], lis
     if not metadata_path.is_file():
         entries = [Entry(_own_id(p), p, p.name) for p in paths]
         return assign_folders(flag_reused_ids(entries)), notes
+
+    import yaml
 
     try:
         metadata = read_metadata(metadata_path)

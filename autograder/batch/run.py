@@ -21,6 +21,7 @@ from typing import Any
 
 from autograder.batch.cache import (
     CACHE_DIR,
+    STARTER_ENTRY,
     CacheKeyError,
     cache_key,
     check_key_outside,
@@ -29,11 +30,12 @@ from autograder.batch.cache import (
     key_file,
     load_cached,
     load_key,
+    load_starter_prints,
     report_from_dict,
     store_cached,
+    store_starter_prints,
 )
 from autograder.batch.discover import Entry, discover
-from autograder.batch.export import unpack_export
 from autograder.batch.late import FROM_EXPORT, FROM_FILES, lateness, newest_file_time, parse_time
 from autograder.batch.overrides import check_students, find_overrides, read_overrides
 from autograder.batch.pool import _Pool, default_jobs
@@ -70,7 +72,7 @@ class Interrupted(Exception):
 
 def placeholder_report(checks: Sequence[Any], submission: str, kind: str, status: str, message: str) -> Any:
     """A report for what was not graded (an error, a missing submission): every check at 0."""
-    from autograder.grade import GradeReport
+    from autograder.score import GradeReport
     from autograder.score import CheckResult
 
     results = [CheckResult(c.name, c.function.qualname, c.points, 0.0, status, message, c.visible) for c in checks]
@@ -139,6 +141,8 @@ def _class_folder(submissions: Path, notes: list[str]) -> Iterator[Path]:
         return
     if not (submissions.is_file() and submissions.suffix.lower() == ".zip"):
         raise UsageError(f"{submissions}: no such folder or .zip of submissions")
+    from autograder.batch.export import unpack_export  # (here: a folder of submissions needs no unzip)
+
     with tempfile.TemporaryDirectory(prefix="nlm-export-") as unpacked:
         try:
             yield unpack_export(submissions, Path(unpacked), notes)
@@ -178,6 +182,7 @@ def grade_all(submissions: Path, reports: Path, options: Options, console: Any =
                settings)
     for o in overrides:
         run.overrides.setdefault(o.student_id, []).append(o)
+    run.version = grader_version()
     run.starter = _starter_prints(run, settings)
     notes: list[str] = []
     with _class_folder(submissions, notes) as root:
@@ -216,7 +221,6 @@ def check_extensions(settings: Settings, entries: list[Entry]) -> None:
 def _grade_entries(run: _Run, entries: list[Entry]) -> None:
     """A row for every entry: from the cache where it is valid, else graded by the pool. The
     workers start as soon as what is to be graded is known; the other rows are made meanwhile."""
-    run.version = grader_version()
     option_key = run.options.key(run.limits)
     parts: dict[int, dict[str, Any]] = {}
     groups: dict[str, list[int]] = {}  # task id -> the entries sharing that submission
@@ -373,13 +377,29 @@ def _submitted(entry: Entry) -> tuple[Any, str]:
 
 
 def _starter_prints(run: _Run, settings: Settings) -> Future:
-    """The fingerprints of the starter code (the handout similarity leaves out), read in a thread
-    while the run gets on (its loading child takes about 0.15 s to start)."""
+    """The fingerprints of the starter code (the handout similarity leaves out): from the cache
+    while its bytes and the grader are unchanged, else read in a thread while the run gets on (its
+    loading child takes about 0.15 s to start) and cached."""
     path = run.options.starter or settings.starter
     if path is not None and not Path(path).exists():
         raise UsageError(f"{path}: no such starter code (the handout similarity leaves out)")
+    known: Future = Future()
+    if path is None:
+        known.set_result({})
+        return known
+    entry = run.reports / CACHE_DIR / STARTER_ENTRY
+    key = cache_key(content_hash(Path(path)), run.version, {"starter": True})
+    if (prints := load_starter_prints(entry, key, run.secret)) is not None:
+        known.set_result(prints)
+        return known
+
+    def read() -> dict[str, list[int]]:
+        prints = function_fingerprints(submission_sources(Path(path), run.course))
+        store_starter_prints(entry, key, run.secret, prints)
+        return prints
+
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlm-starter")
-    future = reader.submit(lambda: function_fingerprints(submission_sources(Path(path), run.course)) if path else {})
+    future = reader.submit(read)
     reader.shutdown(wait=False)  # its thread ends with its one task
     return future
 

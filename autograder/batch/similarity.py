@@ -13,19 +13,23 @@ Two submissions' similarity is the Jaccard index of their fingerprints over all 
 (a fingerprint of softmax only matches softmax); a pair is listed when it reaches the threshold
 and shares at least `min_shared` fingerprints (so two nearly empty submissions are not "copies").
 Fingerprints are made where each submission is graded (a worker, in parallel; kept in the cache
-with the report), so the class-wide step is only the comparison: all pairs are scored at once as
-a product of 0/1 incidence matrices (numpy), over the fingerprints at least two submissions have.
+with the report), so the class-wide step is only the comparison: each submission's fingerprints
+that at least one other submission has are a bitset (a Python int), and a pair's shared count is
+the popcount of the two bitsets' AND: 45,000 pairs (a class of 300) in a few tens of milliseconds,
+without numpy (a cached re-run never imports it).
 """
 
 from __future__ import annotations
 
 import ast
 import io
+import itertools
 import keyword
 import tempfile
 import tokenize
 import zlib
 from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -134,8 +138,6 @@ def similar_pairs(prints: dict[str, dict[str, list[int]]], starter: dict[str, li
     most alike first. `prints`: submission key -> qualname -> its function_fingerprints. The
     per-function scores are worked out for the `detailed` most alike pairs (None: all), the ones
     a reader is shown side by side."""
-    import numpy as np  # (here: a cached re-run's start-up does without it until the end)
-
     combined = class_fingerprints(prints, starter)
     keys = sorted(k for k, p in combined.items() if p)
     counts: dict[int, int] = {}
@@ -143,20 +145,26 @@ def similar_pairs(prints: dict[str, dict[str, list[int]]], starter: dict[str, li
         for h in combined[key]:
             counts[h] = counts.get(h, 0) + 1
     columns = {h: i for i, h in enumerate(h for h, n in counts.items() if n > 1)}
-    if len(keys) < 2 or not columns:
-        return []
-    incidence = np.zeros((len(keys), len(columns)), dtype=np.float32)
-    for row, key in enumerate(keys):
-        incidence[row, [columns[h] for h in combined[key] if h in columns]] = 1.0
-    shared = incidence @ incidence.T      # exact: integer counts far below 2**24
-    sizes = np.array([len(combined[k]) for k in keys], dtype=np.float64)
-    jaccard = shared / (sizes[:, None] + sizes[None, :] - shared)
-    rows, cols = np.nonzero(np.triu((jaccard >= threshold) & (shared >= min_shared), k=1))
-    pairs = sorted((Pair(keys[i], keys[j], round(float(jaccard[i, j]), 4), int(shared[i, j]))
-                    for i, j in zip(rows, cols, strict=True)), key=lambda p: (-p.score, p.a, p.b))
+    bits = [bitset(columns[h] for h in combined[key] if h in columns) for key in keys]
+    pairs = []
+    for i, j in itertools.combinations(range(len(keys)), 2):
+        shared = (bits[i] & bits[j]).bit_count()
+        union = len(combined[keys[i]]) + len(combined[keys[j]]) - shared
+        if shared and shared >= min_shared and shared / union >= threshold:  # sharing nothing is never alike
+            pairs.append(Pair(keys[i], keys[j], round(shared / union, 4), shared))
+    pairs.sort(key=lambda p: (-p.score, p.a, p.b))
     shown = len(pairs) if detailed is None else detailed
     own = {key: own_fingerprints(prints[key], starter) for key in {k for p in pairs[:shown] for k in (p.a, p.b)}}
     return [replace(p, functions=per_function(own[p.a], own[p.b])) for p in pairs[:shown]] + pairs[shown:]
+
+
+def bitset(positions: Iterable[int]) -> int:
+    """The int whose set bits are `positions`."""
+    positions = list(positions)
+    mask = bytearray(max(positions, default=0) // 8 + 1)
+    for position in positions:
+        mask[position >> 3] |= 1 << (position & 7)
+    return int.from_bytes(mask, "little")
 
 
 def own_fingerprints(prints: dict[str, list[int]], starter: dict[str, list[int]]) -> dict[str, set[int]]:

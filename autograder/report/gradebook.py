@@ -16,7 +16,7 @@ from autograder.report.write import write_text
 from autograder.score import function_scores, total
 
 if TYPE_CHECKING:  # (grading itself, and numpy, are not needed to write a gradebook)
-    from autograder.grade import GradeReport
+    from autograder.score import GradeReport
 
 ROW_STATUSES = ("graded", "error", "rejected", "empty")
 

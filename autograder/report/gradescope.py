@@ -12,7 +12,7 @@ from autograder.report.write import write_text
 from autograder.score import function_scores, total
 
 if TYPE_CHECKING:  # (reports are written without grading's modules, or numpy)
-    from autograder.grade import GradeReport
+    from autograder.score import GradeReport
 
 OUTPUT_CAP = 4000  # characters of feedback per test: enough for a traceback, not a flood
 

@@ -18,7 +18,7 @@ from autograder.report.sanitize import fenced, markdown
 from autograder.score import CheckResult, function_scores, part_scores, total
 
 if TYPE_CHECKING:  # (reports are written without grading's modules, or numpy)
-    from autograder.grade import GradeReport
+    from autograder.score import GradeReport
 
 
 def cell(text: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from autograder.report.html import page
@@ -17,8 +18,13 @@ _SIDE_STYLE = ("<style>.sides { display: grid; grid-template-columns: 1fr 1fr; g
                ".sides pre { margin: 0; font-size: 0.85em; overflow-x: auto; } .same { background: #ffe8a1; }</style>")
 
 
+# A class of near copies repeats the same lines across its pairs: each is escaped once.
+_escaped = lru_cache(maxsize=2**16)(esc)
+
+
 def _marked(lines: list[str], same: set[int]) -> str:
-    return "\n".join(f'<span class="same">{esc(line)}</span>' if i in same else esc(line) for i, line in enumerate(lines))
+    return "\n".join(f'<span class="same">{_escaped(line)}</span>' if i in same else _escaped(line)
+                     for i, line in enumerate(lines))
 
 
 def side_by_side(a: str, b: str) -> str:

@@ -18,7 +18,7 @@ from autograder.report.sanitize import plain, terminal
 from autograder.score import STATUSES, function_scores, part_scores, total
 
 if TYPE_CHECKING:  # (grade-all's console comes up without grading's modules, or numpy)
-    from autograder.grade import GradeReport
+    from autograder.score import GradeReport
 
 
 def function_table(course: Course, report: GradeReport, title: str | None = None) -> Table:
