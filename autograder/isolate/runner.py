@@ -98,11 +98,16 @@ ANSWERS = AnswerMemo()  # one per process: a worker keeps it across the submissi
 class Session:
     """Runs calls in children of `sandbox`, restarting a fresh child after a crash or a hang."""
 
-    def __init__(self, sandbox: Sandbox, plan: Plan) -> None:
+    def __init__(self, sandbox: Sandbox, plan: Plan, quick_start: bool = False) -> None:
+        """`quick_start`: the first child imports only the first function's module (a student's
+        first result then waits for nothing else); a function of another module, or a restart,
+        gets a child that imports them all, as grading's every child does."""
         self.sandbox, self.plan, self.course = sandbox, plan, plan.course
         self.child: Child | None = None
         self.printed: dict[str, str] = {}  # what importing each module printed
         self.timeouts: dict[GradedFunction, int] = {}
+        self.quick_start = quick_start
+        self.only: str | None = None  # the one part module the running (quick) child imported
 
     def run(self, work: Sequence[tuple[GradedFunction, Sequence[Call]]]) -> dict[GradedFunction, list[Observed]]:
         """One Observed per call of each function, in order (the child stays for the next run)."""
@@ -121,12 +126,16 @@ class Session:
             self.child.close()
             self.child = None
 
-    def ready(self) -> Child:
-        """The running child with every importable part module imported; a fresh one if none."""
+    def ready(self, function: GradedFunction) -> Child:
+        """The running child with every importable part module imported (the quick first child:
+        `function`'s); a fresh one if none."""
+        if self.only not in (None, function.module):
+            self.stop()
         while self.child is None:
+            self.only, self.quick_start = (function.module if self.quick_start else None), False
             self.child = self.sandbox.start(self.plan.folder)
             self.child.answer({"setup": self.setup()})
-            for module in self.course.modules:
+            for module in [self.only] if self.only else self.course.modules:
                 if module in self.plan.broken:
                     continue
                 if not self.import_part(module):
@@ -216,7 +225,7 @@ class Session:
         if self.timeouts.get(function, 0) >= MAX_TIMEOUTS:
             return Observed(failure=Failure(FailureKind.TIMEOUT, f"not run: {function.name} already timed out "
                                                                  f"on {MAX_TIMEOUTS} calls"))
-        child = self.ready()
+        child = self.ready(function)
         if function.module in self.plan.broken:  # its import failed in this child
             return Observed(failure=self.plan.broken[function.module])
         request = {"call": function.name, "module": function.module, "probe": probe_name(function),
