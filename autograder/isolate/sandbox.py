@@ -3,23 +3,21 @@
 The grader (`Sandbox`) talks to one long-lived zygote, `python -I -m autograder.isolate.sandbox`,
 that has numpy, torch and the child-side code imported already, so each child costs a fork
 instead of a torch import. Per child the zygote forks, applies rlimits, drops privileges and calls
-the entry function with a Channel (its inbox and outbox); it relays messages both ways, keeps the
-head of the child's output, enforces each step's deadline and, when the child ends, kills every
-process it left behind before reporting how it ended.
+the entry function with a Channel (its inbox and outbox), and hands the grader its ends of the
+child's four pipes (inbox, outbox, stdout, stderr) over a Unix socket: the grader (`Child`) then
+talks with the child directly, keeps each step's deadline and the head of its output, and decodes
+what it sends within the step's frame limit. The zygote watches the run's CPU time and processes
+and, when the child ends or the grader says so, kills every process it left behind before
+reporting how it ended.
 
 Control channel (tagged frames of autograder.isolate.protocol over the zygote's stdin and stdout):
-  grader -> zygote: b"P" {"preload": [...], "allowed": [...], "confine": bool} once; b"S" {run}
-                    starts a child; b"T" + 16-byte header
-                    (step timeout as a double, frame limit as an unsigned 64-bit int) + a message
-                    for the child: a step, whose hard deadline runs from now; b"A" + 8 bytes (the
-                    seconds the grader spent answering, as a double: added to the deadline) + a
-                    message for the child that is no step (an answer to its question);
-                    b"K": kill the child now.
+  grader -> zygote: b"P" {"preload": [...], "allowed": [...], "confine": bool, "fd_socket": fd}
+                    once; b"S" {run} starts a child (its pipes come back over the socket);
+                    b"T": a step starts now (its CPU time is counted from here); b"K": kill it now.
   zygote -> grader: b"R" + {"confined", "reason", "mode"} once preloaded and its confinement
-                    tried; b"M" + each message of the child as it sent it; b"O" +
-                    JSON of what it printed since the last; b"D" + JSON of how it ended.
-The deadline of a step cannot be extended by anything the child sends; the zygote decodes
-nothing the child sends (the grader does, with the frame limit of the step).
+                    tried; b"D" + JSON {"code", "cpu_over", "too_many"} once the run is over.
+The deadline of a step is the grader's: nothing the child sends can extend it, and the grader
+writes to the child without blocking (a child that does not read cannot hold it up).
 """
 
 from __future__ import annotations
@@ -35,6 +33,7 @@ import re
 import resource
 import select
 import signal
+import socket
 import stat
 import struct
 import subprocess
@@ -42,6 +41,7 @@ import sys
 import time
 import traceback
 import warnings
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,10 +63,7 @@ _GRACE_S = 10.0  # zygote cleanup time on top of a step's timeout before the gra
 _KILL_WAIT_S = 5.0  # how long to keep killing and reaping leftovers
 _DRAIN_S = 1.0  # reading what the child's pipes still hold once every writer is dead
 _CPU_POLL_S = 0.25  # how often a running step's CPU time and processes are looked at
-_OUTGOING_CAP = 64 * 2**20  # bytes queued for the grader before a flooding child is stopped
-_DRAIN_CHUNKS = 16  # reads of what was printed before a frame is relayed (the rest comes later)
-_STEP = struct.Struct(">dQ")
-_PAUSE = struct.Struct(">d")  # seconds an answer took the grader, added to the step's deadline  # a step's timeout (s) and the largest frame the child may send in it
+_DRAIN_CHUNKS = 16  # reads of what was printed before a message is handed on (the rest comes later)
 _ZYGOTE_MODULE = "autograder.isolate.sandbox"
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
 # -I: no user site-packages, no PYTHON* variables, not the current folder on the path.
@@ -140,7 +137,7 @@ class Sandbox:
         run = {"workdir": str(workdir), "entry": entry, "limits": dataclasses.asdict(self.limits),
                "ids": self._ids}
         self._send_control(b"S" + protocol.encode(run))
-        return Child(self)
+        return Child(self, self._receive_pipes())
 
     def run(self, workdir: Path, job: Any, entry: str) -> RunResult:
         """One-shot: start `entry`, send it `job` as one step, collect what it sends until it ends."""
@@ -177,6 +174,7 @@ class Sandbox:
             self._proc.wait()
         self._proc.stdout.close()
         self._proc = None
+        self._fds.close()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -185,18 +183,37 @@ class Sandbox:
         self.close()
 
     def _spawn(self) -> None:
-        self._proc = subprocess.Popen(
-            [sys.executable, *_ZYGOTE_ARGS],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            bufsize=0,
-            env=_scrubbed_env(),
-            cwd="/",
-            start_new_session=True,  # the terminal's Ctrl-C is for the grader, which then closes us
-        )
+        self._fds, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._fds.settimeout(_START_TIMEOUT_S)
+        fd_socket = theirs.fileno()
+        with theirs:
+            self._proc = subprocess.Popen(
+                [sys.executable, *_ZYGOTE_ARGS],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                bufsize=0,
+                env=_scrubbed_env(),
+                cwd="/",
+                start_new_session=True,  # the terminal's Ctrl-C is for the grader, which then closes us
+                pass_fds=(fd_socket,),
+            )
         self._ready = False
-        setup = {"preload": self._preload, "allowed": self._allowed, "confine": self._confine}
+        setup = {"preload": self._preload, "allowed": self._allowed, "confine": self._confine,
+                 "fd_socket": fd_socket}
         protocol.write_frame(self._proc.stdin.fileno(), b"P" + protocol.encode(setup))
+
+    def _receive_pipes(self) -> list[int] | None:
+        """The grader's ends of a new child's pipes (outbox, inbox, stdout, stderr), from the
+        zygote; None when it died first."""
+        try:
+            _, fds, _, _ = socket.recv_fds(self._fds, 1, 4)
+        except OSError:  # a timeout too
+            return None
+        if len(fds) == 4:
+            return fds
+        for fd in fds:
+            os.close(fd)
+        return None
 
     def _discard(self) -> None:
         """Kill a dead or hung zygote and whatever of the student's escaped it."""
@@ -206,9 +223,10 @@ class Sandbox:
             self._proc.stdin.close()
             self._proc.stdout.close()
             self._proc = None
+            self._fds.close()
         if self._ids is not None:
             # Its children die with it (PDEATHSIG); anything they started now belongs to init.
-            _kill_until_gone(lambda table: _user_pids(table, self._ids[0]), reap=False)
+            _kill_until_gone(lambda: _user_pids(_process_table(), self._ids[0]), reap=False)
 
     def _send_control(self, frame: bytes) -> None:
         for attempt in range(2):
@@ -259,62 +277,207 @@ class Sandbox:
 
 
 class Child(ChildEnd):
-    """The grader's handle on the running child: send it steps and answers, read its events."""
+    """The grader's handle on the running child: it writes steps and answers to the child's inbox,
+    reads its outbox, stdout and stderr, and keeps the step's deadline; the zygote kills on "K"."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, pipes: list[int] | None) -> None:
         self.sandbox = sandbox
         self.ended: Event | None = None
-        self._wait = sandbox.limits.timeout_s + _GRACE_S
+        self.deadline = time.monotonic() + sandbox.limits.timeout_s  # (the first step sets its own)
+        self.limit = protocol.MAX_FRAME_BYTES
+        self.frames = protocol.FrameReader()
+        self.messages: deque[bytes] = deque()  # frames read and not yet handed on
+        self.pending = bytearray()             # bytes for the inbox not yet written
+        self.timed_out = self.violation = self.killed = False
+        self.report: dict[str, Any] | None = None  # the zygote's word on how the run ended
+        if pipes is None:
+            self.open, self.inbox, self.captured = [], -1, {}
+            self._lost()
+            return
+        self.outbox, self.inbox, stdout, stderr = pipes
+        for fd in pipes:  # a child that stops reading or writing must not block the grader
+            os.set_blocking(fd, False)
+        self.open = [self.outbox, stdout, stderr]
+        self.captured = {stdout: bytearray(), stderr: bytearray()}
+        self.truncated = False
 
     def step(self, message: Any, timeout_s: float, limit: int) -> None:
         """Send a step (a message, or its protocol bytes): the child has `timeout_s` from now, and
         may send frames of `limit` bytes."""
-        self._wait = timeout_s + _GRACE_S
-        self._write(b"T" + _STEP.pack(timeout_s, limit) + protocol.encoded(message))
+        self.deadline, self.limit = time.monotonic() + timeout_s, limit
+        self._control(b"T")
+        self._queue(protocol.encoded(message))
 
     def answer(self, message: Any, grader_s: float = 0.0) -> None:
         """Send what the child asked for (a message, or its protocol bytes) within the current
         step; `grader_s`, the time the grader took to answer, is not the student's to pay: the
         step's deadline moves by that much (nothing the child sends can move it)."""
-        self._wait += grader_s
-        self._write(b"A" + _PAUSE.pack(grader_s) + protocol.encoded(message))
+        self.deadline += grader_s
+        self._queue(protocol.encoded(message))
 
     def kill(self) -> None:
-        self._write(b"K")
+        if not self.killed:
+            self.killed = True
+            self._control(b"K")
 
     def next_event(self) -> Event:
-        """The zygote's next report; "ended" once the child is gone (also if the zygote died)."""
-        if self.ended is not None:
-            return self.ended
-        proc = self.sandbox._proc
-        try:
-            frame = protocol.read_frame(proc.stdout.fileno(), timeout=self._wait,
-                                        limit=protocol.MAX_FRAME_BYTES + 1) if proc else None
-        except (TimeoutError, protocol.ProtocolError, OSError):
-            frame = None
-        if frame is None:  # the zygote died or hung: a student may kill it when not confined
-            self.sandbox._discard()
-            self.sandbox._spawn()
-            self.ended = Event("ended", outcome="exited",
-                               detail="grading was interrupted because the sandbox process stopped")
-            return self.ended
-        tag, body = frame[:1], frame[1:]
-        if tag == b"M":
-            return Event("message", data=body)
-        report = json.loads(body)
-        if tag == b"O":
-            return Event("output", stdout=report["stdout"], stderr=report["stderr"], truncated=report["truncated"])
-        self.ended = Event("ended", stdout=report["stdout"], stderr=report["stderr"],
-                           truncated=report["truncated"], outcome=report["outcome"], detail=report["detail"])
+        """The child's next message or output; "ended" once it is gone (also if the zygote died)."""
+        while self.ended is None:
+            if self.messages and not self.violation:
+                printed = self._printed_before()
+                return printed or Event("message", data=self.messages.popleft())
+            if self.report is not None:
+                return self._end()
+            self._wait()
         return self.ended
 
-    def _write(self, frame: bytes) -> None:
-        if self.ended is not None:
+    # ---------------------------------------------------------------- the pipes
+
+    def _wait(self) -> None:
+        """One round of select: write what the inbox can take, read what is there; past the
+        deadline, have the zygote kill the run (and give it _GRACE_S to say it has)."""
+        control = self.sandbox._proc.stdout.fileno()
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0 and not self.killed:
+            self.timed_out = True
+            self.kill()
+        wait = _GRACE_S if self.killed else remaining
+        writable = [self.inbox] if self.pending else []
+        readable, ready, _ = select.select([control, *self.open], writable, [], max(0.0, wait))
+        if not readable and not ready and self.killed:
+            self._lost()  # the zygote hung
+            return
+        if ready:
+            self._flush()
+        for fd in readable:
+            if fd != control:
+                self._pump(fd)
+        if control in readable:
+            self._read_report(control)
+
+    def _read_report(self, control: int) -> None:
+        try:
+            frame = protocol.read_frame(control, timeout=_GRACE_S)
+        except (TimeoutError, protocol.ProtocolError, OSError):
+            frame = None
+        if frame is None or frame[:1] != b"D":
+            self._lost()
+            return
+        self.report = json.loads(frame[1:])
+        self._drain()
+
+    def _queue(self, payload: bytes) -> None:
+        if self.ended is None:
+            self.pending += struct.pack(">Q", len(payload)) + payload
+            self._flush()
+
+    def _flush(self) -> None:
+        try:
+            while self.pending:
+                del self.pending[:os.write(self.inbox, self.pending)]
+        except BlockingIOError:
+            pass
+        except BrokenPipeError:
+            self.pending.clear()  # the child closed its inbox: it is ending
+
+    def _pump(self, fd: int) -> None:
+        if fd not in self.open:  # closed at EOF earlier in this same round
             return
         try:
-            protocol.write_frame(self.sandbox._proc.stdin.fileno(), frame)
-        except (BrokenPipeError, AttributeError):
-            pass  # the zygote is gone; next_event reports it
+            data = os.read(fd, _CHUNK)
+        except BlockingIOError:  # drained already in this same round
+            return
+        if not data:
+            self.open.remove(fd)
+            os.close(fd)
+        elif fd != self.outbox:
+            kept = self.captured[fd]
+            room = max(0, self.sandbox.limits.output_bytes - len(kept))
+            kept += data[:room]
+            self.truncated = self.truncated or len(data) > room
+        elif not self.violation:
+            try:
+                self.messages += self.frames.feed(data, self.limit)
+            except protocol.ProtocolError:
+                self.violation = True
+                self.kill()
+
+    def _printed_before(self) -> Event | None:
+        """What the child printed before the message it just sent (it flushes before sending)."""
+        for fd in self.captured:
+            for _ in range(_DRAIN_CHUNKS):
+                if fd not in self.open or not select.select([fd], [], [], 0)[0]:
+                    break
+                self._pump(fd)
+        if any(self.captured.values()) or self.truncated:
+            return Event("output", **self._output())
+        return None
+
+    def _drain(self) -> None:
+        """Read what the pipes still hold: every writer is dead, so EOF comes at once unless one
+        escaped (then what it writes is not waited for)."""
+        stop = time.monotonic() + _DRAIN_S
+        while self.open and (remaining := stop - time.monotonic()) > 0:
+            for fd in select.select(self.open, [], [], remaining)[0]:
+                self._pump(fd)
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for fd in self.open + ([self.inbox] if self.inbox >= 0 else []):
+            os.close(fd)
+        self.open, self.inbox = [], -1
+
+    def _output(self) -> dict[str, Any]:
+        """What was printed since the last report (then forgotten), as text."""
+        stdout, stderr = (bytes(b) for b in self.captured.values())
+        report = {"stdout": stdout.decode(errors="replace"), "stderr": stderr.decode(errors="replace"),
+                  "truncated": self.truncated}
+        for kept in self.captured.values():
+            kept.clear()
+        self.truncated = False
+        return report
+
+    def _end(self) -> Event:
+        outcome, detail = self._verdict(self.report)
+        self.ended = Event("ended", outcome=outcome, detail=detail, **self._output())
+        return self.ended
+
+    def _lost(self) -> None:
+        """The zygote died or hung (a student may kill it when not confined): start another."""
+        self._close_pipes()
+        self.sandbox._discard()
+        self.sandbox._spawn()
+        self.ended = Event("ended", outcome="exited",
+                           detail="grading was interrupted because the sandbox process stopped")
+
+    def _verdict(self, report: dict[str, Any]) -> tuple[str, str]:
+        limits = self.sandbox.limits
+        if report["too_many"]:
+            return "processes", f"ran too many processes or threads (the limit is {limits.processes})"
+        if self.timed_out:
+            return "timeout", f"timed out after {limits.timeout_s:g} s"
+        if report["cpu_over"]:
+            return "timeout", f"used more than {limits.cpu_s or limits.timeout_s:g} s of CPU time"
+        code = report["code"]
+        # A partial frame only counts when the child exited cleanly; a crash explains it otherwise.
+        if self.violation or (code == 0 and self.frames.pending):
+            return "protocol", _PROTOCOL_DETAIL
+        if code == 0:
+            return "finished", "finished"
+        if code > 0:
+            return "exited", f"exited with status {code} before finishing"
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = str(-code)
+        return "signalled", f"was killed by signal {name}"
+
+    def _control(self, frame: bytes) -> None:
+        if self.ended is None:
+            try:
+                protocol.write_frame(self.sandbox._proc.stdin.fileno(), frame)
+            except (BrokenPipeError, AttributeError):
+                pass  # the zygote is gone; the next round reads its end
 
 
 def confinement_here(allowed: Sequence[str] = ("numpy", "torch")) -> Confinement:
@@ -563,11 +726,12 @@ def _zygote_main() -> None:
     global _VIEW
     _VIEW = readable if status.confined else None
     _preload(setup["preload"], status.confined)
+    pipes_to = socket.socket(fileno=setup["fd_socket"])
     me = os.getpid()
     try:
         protocol.write_frame(ctl_out, b"R" + json.dumps(dataclasses.asdict(status)).encode())
         while (frame := protocol.read_frame(ctl_in)) is not None:
-            if frame[:1] == b"S" and not _serve_run(protocol.decode(frame[1:]), ctl_in, ctl_out, env):
+            if frame[:1] == b"S" and not _serve_run(protocol.decode(frame[1:]), ctl_in, ctl_out, env, pipes_to):
                 return
             # A step, answer or kill that arrives after its child ended is moot.
     finally:  # whatever ends the zygote (the grader gone, a bug) must not leave students' processes
@@ -605,8 +769,9 @@ def _try_confinement(readable: tuple[str, ...]) -> Confinement:
         return confine.probe(confine.View(empty, readable, ids=ids))
 
 
-def _serve_run(run: dict[str, Any], ctl_in: int, ctl_out: int, env: dict[str, str]) -> bool:
-    """Fork, supervise and clean up one child, then report. False when the grader has gone."""
+def _serve_run(run: dict[str, Any], ctl_in: int, ctl_out: int, env: dict[str, str], pipes_to: socket.socket) -> bool:
+    """Fork one child, hand its pipes to the grader, watch it, clean up after it, then report.
+    False when the grader has gone."""
     limits = Limits(**run["limits"])
     ids = run["ids"]
     outbox, inbox, stdout, stderr = os.pipe(), os.pipe(), os.pipe(), os.pipe()
@@ -617,28 +782,18 @@ def _serve_run(run: dict[str, Any], ctl_in: int, ctl_out: int, env: dict[str, st
                env, zygote, limits)
     for fd in (outbox[1], inbox[0], stdout[1], stderr[1]):
         os.close(fd)
-    watch = _Watch(ctl_out, outbox[0], inbox[1], [stdout[0], stderr[0]], limits)
+    grader_ends = [outbox[0], inbox[1], stdout[0], stderr[0]]
+    try:
+        socket.send_fds(pipes_to, [b"F"], grader_ends)
+    except OSError:  # the grader is gone: the control channel says so below
+        pass
+    for fd in grader_ends:  # the grader's now: a dead child's pipes then end at once
+        os.close(fd)
+    budget = _Budget(limits)
     pidfd = os.pidfd_open(pid)
     grader_gone = False
-    while True:
-        remaining = watch.deadline - time.monotonic()
-        if remaining <= 0:
-            watch.timed_out = True
-            break
-        if watch.over_budget(pid):
-            break
-        writable = ([watch.inbox] if watch.pending else []) + ([ctl_out] if watch.outgoing else [])
-        wait = None if remaining == float("inf") else min(remaining, _CPU_POLL_S)
-        readable, ready, _ = select.select([pidfd, ctl_in, *watch.open_fds], writable, [], wait)
-        if watch.inbox in ready:
-            watch.flush()
-        if ctl_out in ready:
-            watch.flush_outgoing()
-        for fd in readable:
-            if fd in watch.open_fds:
-                watch.pump(fd)
-        if watch.violation:
-            break
+    while not budget.over(pid):
+        readable = select.select([pidfd, ctl_in], [], [], _CPU_POLL_S if budget.running else None)[0]
         if ctl_in in readable:
             frame = protocol.read_frame(ctl_in)
             if frame is None:
@@ -646,11 +801,12 @@ def _serve_run(run: dict[str, Any], ctl_in: int, ctl_out: int, env: dict[str, st
                 break
             if frame[:1] == b"K":
                 break
-            watch.relay(frame)
+            if frame[:1] == b"T":
+                budget.step_started()
         if pidfd in readable:
             break
-    watch.next_poll = 0.0
-    watch.over_budget(pid)  # how many processes it had at the end
+    budget.next_poll = 0.0
+    budget.over(pid)  # how many processes it had at the end
     _kill(pid, group=True)
     status = os.waitpid(pid, 0)[1]
     os.close(pidfd)
@@ -658,117 +814,33 @@ def _serve_run(run: dict[str, Any], ctl_in: int, ctl_out: int, env: dict[str, st
     # of the run's uid may have left the tree (the scan of every process is kept for that case).
     strays = (lambda: _user_pids(_process_table(), ids[0])) if ids and _VIEW is None else list
     _kill_until_gone(lambda: _descendants(zygote) + strays(), reap=True)
-    watch.drain()
     if grader_gone:
         return False
-    outcome, detail = watch.verdict(os.waitstatus_to_exitcode(status))
-    summary = {"outcome": outcome, "detail": detail, **watch.output()}
-    os.set_blocking(ctl_out, True)
-    watch.flush_outgoing()
-    protocol.write_frame(ctl_out, b"D" + json.dumps(summary).encode())
+    report = {"code": os.waitstatus_to_exitcode(status), "cpu_over": budget.cpu_over, "too_many": budget.too_many}
+    protocol.write_frame(ctl_out, b"D" + json.dumps(report).encode())
     return True
 
 
-class _Watch:
-    """The zygote's view of one child's pipes: relays frames both ways, caps output, keeps the
-    current step's deadline and frame limit."""
+class _Budget:
+    """The zygote's watch on a run's CPU time in each step and its processes, polled while a
+    step runs (the wall-clock deadline is the grader's)."""
 
-    def __init__(self, ctl_out: int, outbox: int, inbox: int, output_fds: list[int], limits: Limits) -> None:
-        self.ctl_out, self.outbox, self.inbox = ctl_out, outbox, inbox
-        for fd in (inbox, outbox, *output_fds):  # a child that stops reading must not block the zygote,
-            os.set_blocking(fd, False)           # nor may a pipe drained early block a read
-        self.open_fds = [outbox, *output_fds]
+    def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self.deadline = float("inf")  # until the first step
-        self.limit = 0
-        self.pending = bytearray()  # bytes for the child's inbox not yet written
-        self.outgoing = bytearray()  # bytes for the grader not yet written (it may be writing to us)
-        os.set_blocking(ctl_out, False)
-        self.frames = protocol.FrameReader()
-        self.captured = {fd: bytearray() for fd in output_fds}
-        self.truncated = self.timed_out = self.violation = False
-        self.cpu_at_step = 0.0       # the run's CPU seconds when the current step began
+        self.running = False      # a step has started
+        self.cpu_at_step = 0.0    # the run's CPU seconds when the current step began
         self.cpu_over = self.too_many = False
         self.next_poll = 0.0
 
-    def relay(self, frame: bytes) -> None:
-        """A grader frame for the child: a step (new deadline and limit) or an answer."""
-        if frame[:1] == b"T":
-            timeout, self.limit = _STEP.unpack_from(frame, 1)
-            self.deadline = time.monotonic() + timeout
-            self.cpu_at_step = -1.0  # measured at the next poll, before the step can use much
-            self.next_poll = time.monotonic() + _CPU_POLL_S
-            payload = frame[1 + _STEP.size:]
-        else:
-            (grader_s,) = _PAUSE.unpack_from(frame, 1)
-            self.deadline += grader_s
-            payload = frame[1 + _PAUSE.size:]
-        self.pending += struct.pack(">Q", len(payload)) + payload
-        self.flush()
+    def step_started(self) -> None:
+        self.running = True
+        self.cpu_at_step = -1.0  # measured at the next poll, before the step can use much
+        self.next_poll = time.monotonic() + _CPU_POLL_S
 
-    def flush(self) -> None:
-        try:
-            while self.pending:
-                del self.pending[:os.write(self.inbox, self.pending)]
-        except BlockingIOError:
-            pass
-        except BrokenPipeError:
-            self.pending.clear()  # the child closed its inbox: it is ending
-
-    def to_grader(self, frame: bytes) -> None:
-        """Queue a frame for the grader; a child that floods faster than the grader reads is cut off."""
-        self.outgoing += struct.pack(">Q", len(frame)) + frame
-        if len(self.outgoing) > max(4 * self.limit, _OUTGOING_CAP):
-            self.violation = True
-        self.flush_outgoing()
-
-    def flush_outgoing(self) -> None:
-        try:
-            while self.outgoing:
-                del self.outgoing[:os.write(self.ctl_out, self.outgoing)]
-        except BlockingIOError:
-            pass
-
-    def pump(self, fd: int) -> None:
-        if fd not in self.open_fds:  # closed at EOF while relaying a frame, in this same round
-            return
-        try:
-            data = os.read(fd, _CHUNK)
-        except BlockingIOError:  # drained already, by report_output in this same round
-            return
-        if not data:
-            self.open_fds.remove(fd)
-            os.close(fd)
-        elif fd != self.outbox:
-            kept = self.captured[fd]
-            room = max(0, self.limits.output_bytes - len(kept))
-            kept += data[:room]
-            self.truncated = self.truncated or len(data) > room
-        elif not self.violation:
-            try:
-                frames = self.frames.feed(data, self.limit)
-            except protocol.ProtocolError:
-                self.violation = True
-                return
-            for frame in frames:
-                self.report_output()
-                self.to_grader(b"M" + frame)
-
-    def report_output(self) -> None:
-        """What the child printed before the frame it just sent (it flushes before sending)."""
-        for fd in self.captured:
-            for _ in range(_DRAIN_CHUNKS):
-                if fd not in self.open_fds or not self.readable(fd):
-                    break
-                self.pump(fd)
-        if any(self.captured.values()) or self.truncated:
-            self.to_grader(b"O" + json.dumps(self.output()).encode())
-
-    def over_budget(self, pid: int) -> bool:
-        """Whether the run used more CPU time in this step than allowed, or filled its process
-        limit; polled while a step runs (the wall-clock deadline is the select's timeout)."""
+    def over(self, pid: int) -> bool:
+        """Whether the run used more CPU time in this step than allowed, or filled its process limit."""
         now = time.monotonic()
-        if self.deadline == float("inf") or now < self.next_poll:
+        if not self.running or now < self.next_poll:
             return self.cpu_over
         self.next_poll = now + _CPU_POLL_S
         processes, cpu = _tree_usage(pid)
@@ -777,50 +849,6 @@ class _Watch:
             self.cpu_at_step = cpu
         self.cpu_over = cpu - self.cpu_at_step > (self.limits.cpu_s or self.limits.timeout_s)
         return self.cpu_over
-
-    @staticmethod
-    def readable(fd: int) -> bool:
-        return bool(select.select([fd], [], [], 0)[0])
-
-    def drain(self) -> None:
-        """Read what is left; every writer is dead, so EOF comes at once unless one escaped."""
-        stop = time.monotonic() + _DRAIN_S
-        while self.open_fds and (remaining := stop - time.monotonic()) > 0:
-            for fd in select.select(self.open_fds, [], [], remaining)[0]:
-                self.pump(fd)
-        for fd in self.open_fds:
-            os.close(fd)
-        os.close(self.inbox)
-
-    def verdict(self, code: int) -> tuple[str, str]:
-        if self.too_many:
-            return "processes", f"ran too many processes or threads (the limit is {self.limits.processes})"
-        if self.timed_out:
-            return "timeout", f"timed out after {self.limits.timeout_s:g} s"
-        if self.cpu_over:
-            return "timeout", f"used more than {self.limits.cpu_s or self.limits.timeout_s:g} s of CPU time"
-        # A partial frame only counts when the child exited cleanly; a crash explains it otherwise.
-        if self.violation or (code == 0 and self.frames.pending):
-            return "protocol", _PROTOCOL_DETAIL
-        if code == 0:
-            return "finished", "finished"
-        if code > 0:
-            return "exited", f"exited with status {code} before finishing"
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = str(-code)
-        return "signalled", f"was killed by signal {name}"
-
-    def output(self) -> dict[str, Any]:
-        """What was printed since the last report (then forgotten), as text."""
-        stdout, stderr = (bytes(b) for b in self.captured.values())
-        report = {"stdout": stdout.decode(errors="replace"), "stderr": stderr.decode(errors="replace"),
-                  "truncated": self.truncated}
-        for kept in self.captured.values():
-            kept.clear()
-        self.truncated = False
-        return report
 
 
 # ---------------------------------------------------------------- child
