@@ -316,6 +316,19 @@ def test_unconfined_zygote_killed_by_the_child_is_replaced(workdir: Path) -> Non
         assert again.outcome == "finished" and again.messages == [{"still": "works"}]
 
 
+@pytest.mark.skipif(not IS_ROOT, reason="a uid of its own for the children only as root")
+def test_a_dead_zygote_is_replaced_as_root_too(workdir: Path) -> None:
+    """Replacing it looks for what the children of its uid left behind (that lookup once raised)."""
+    import signal
+
+    with Sandbox(Limits(timeout_s=5), preload=("numpy",)) as sandbox:
+        assert run(sandbox, workdir, "echo", {"first": 1}).outcome == "finished"
+        os.kill(sandbox._proc.pid, signal.SIGKILL)
+        sandbox._proc.wait()
+        again = run(sandbox, workdir, "echo", {"still": "works"})
+        assert again.outcome == "finished" and again.messages == [{"still": "works"}]
+
+
 @pytest.mark.skipif(not IS_ROOT, reason="the workdir is shared with the dropped user only as root")
 def test_sharing_the_workdir_never_follows_links(box: Sandbox, workdir: Path) -> None:
     outside = scratch_dir(0o700)
