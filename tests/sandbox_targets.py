@@ -118,6 +118,15 @@ def flood(job: Any, send: Send) -> None:
 
 
 @entry
+def flood_between_messages(job: Any, send: Send) -> None:
+    """As much as the cap allows before every message: each message must not open the cap again."""
+    for i in range(200):
+        sys.stdout.write("o" * 16384)
+        sys.stderr.write("e" * 16384)
+        send({"i": i})
+
+
+@entry
 def orphan(job: Any, send: Send) -> None:
     """Leave a detached sleeper (double fork + setsid) that appends to a file every 0.1 s."""
     os.makedirs(os.path.dirname(job["file"]), exist_ok=True)

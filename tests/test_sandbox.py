@@ -173,6 +173,21 @@ def test_output_flood_is_capped(box: Sandbox, workdir: Path) -> None:
     assert len(result.stdout) == box.limits.output_bytes and set(result.stdout) <= {"x", "\n"}
 
 
+def test_output_is_capped_per_step_however_many_messages_it_sends(box: Sandbox, workdir: Path) -> None:
+    result = run(box, workdir, "flood_between_messages")
+    assert result.outcome == "finished" and len(result.messages) == 200
+    assert len(result.stdout) == len(result.stderr) == box.limits.output_bytes and result.output_truncated
+
+
+def test_the_grader_holds_the_childs_pipes_close_on_exec(box: Sandbox, workdir: Path) -> None:
+    """No program the grader starts (whatever its close_fds) may keep a child's pipe open."""
+    child = box.start(workdir, entry="autograder.isolate.harness:serve")
+    try:
+        assert [os.get_inheritable(fd) for fd in (*child.open, child.inbox)] == [False] * 4
+    finally:
+        child.close()
+
+
 def test_child_is_isolated(box: Sandbox, workdir: Path) -> None:
     [got] = run(box, workdir, "environment").messages
     assert got["cwd"] == "/scratch" and got["path0"] == "/submission"  # confined: its own view

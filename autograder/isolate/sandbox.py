@@ -209,6 +209,8 @@ class Sandbox:
             _, fds, _, _ = socket.recv_fds(self._fds, 1, 4)
         except OSError:  # a timeout too
             return None
+        for fd in fds:  # close-on-exec: no program the grader starts may hold a child's pipe open
+            os.set_inheritable(fd, False)
         if len(fds) == 4:
             return fds
         for fd in fds:
@@ -288,10 +290,10 @@ class Child(ChildEnd):
         self.frames = protocol.FrameReader()
         self.messages: deque[bytes] = deque()  # frames read and not yet handed on
         self.pending = bytearray()             # bytes for the inbox not yet written
-        self.timed_out = self.violation = self.killed = False
+        self.timed_out = self.violation = self.killed = self.truncated = False
         self.report: dict[str, Any] | None = None  # the zygote's word on how the run ended
         if pipes is None:
-            self.open, self.inbox, self.captured = [], -1, {}
+            self.open, self.inbox, self.captured, self.kept = [], -1, {}, {}
             self._lost()
             return
         self.outbox, self.inbox, stdout, stderr = pipes
@@ -299,12 +301,13 @@ class Child(ChildEnd):
             os.set_blocking(fd, False)
         self.open = [self.outbox, stdout, stderr]
         self.captured = {stdout: bytearray(), stderr: bytearray()}
-        self.truncated = False
+        self.kept = {stdout: 0, stderr: 0}  # bytes of each kept in this step (the cap is per step)
 
     def step(self, message: Any, timeout_s: float, limit: int) -> None:
         """Send a step (a message, or its protocol bytes): the child has `timeout_s` from now, and
         may send frames of `limit` bytes."""
         self.deadline, self.limit = time.monotonic() + timeout_s, limit
+        self.kept = dict.fromkeys(self.kept, 0)
         self._control(b"T")
         self._queue(protocol.encoded(message))
 
@@ -391,9 +394,9 @@ class Child(ChildEnd):
             self.open.remove(fd)
             os.close(fd)
         elif fd != self.outbox:
-            kept = self.captured[fd]
-            room = max(0, self.sandbox.limits.output_bytes - len(kept))
-            kept += data[:room]
+            room = max(0, self.sandbox.limits.output_bytes - self.kept[fd])
+            self.captured[fd] += data[:room]
+            self.kept[fd] += min(room, len(data))
             self.truncated = self.truncated or len(data) > room
         elif not self.violation:
             try:
