@@ -1,7 +1,7 @@
 """Run a submission's functions in the sandbox: the grader's side of the conversation.
 
 A `Session` runs a list of calls (function by function, in the course's order) in one child,
-importing the part modules first. A module that is missing, does not parse, raises, exits or
+importing the part modules first (a student's quick first child: only its function's). A module that is missing, does not parse, raises, exits or
 hangs at import costs only its own functions: every other part sees stand-ins for it. A call that
 hangs or kills the child is charged to that call, and the calls after it run in a fresh child.
 While a function runs, its stand-ins (the correct versions it may call, and whatever graded

@@ -49,9 +49,9 @@ def open_runner(name: str, course: Course, timeout_s: float, eager: bool = False
     if name == "portable":
         from autograder.isolate.portable import PRELOAD, Limits, PortableSandbox
 
-        def portable(preload: Sequence[str], eager: bool) -> PortableSandbox:
+        def portable(preload: Sequence[str], spares_ahead: bool) -> PortableSandbox:
             return PortableSandbox(Limits(timeout_s=timeout_s), allowed=course.allowed_imports,
-                                   preload=preload, eager=eager)
+                                   preload=preload, eager=spares_ahead)
 
         return QuickFirst(portable(_without_torch(PRELOAD), False), portable((*PRELOAD, *course.child_modules), eager))
     if name != "sandbox":
