@@ -188,6 +188,16 @@ def test_the_grader_holds_the_childs_pipes_close_on_exec(box: Sandbox, workdir: 
         child.close()
 
 
+def test_a_child_killed_as_it_starts_ends_at_once_and_the_zygote_lives_on(quick: Sandbox, workdir: Path) -> None:
+    """Killed before its setsid() it has no process group yet: the zygote must not wait for it
+    forever (that hang cost a replaced zygote and the grace period, 10 s, now and then)."""
+    zygote = quick._proc.pid
+    for _ in range(30):
+        ended = quick.start(workdir, entry="autograder.isolate.harness:serve").close()
+        assert ended.outcome == "signalled", ended.detail
+    assert quick._proc.pid == zygote
+
+
 def test_child_is_isolated(box: Sandbox, workdir: Path) -> None:
     [got] = run(box, workdir, "environment").messages
     assert got["cwd"] == "/scratch" and got["path0"] == "/submission"  # confined: its own view

@@ -810,6 +810,9 @@ def _serve_run(run: dict[str, Any], ctl_in: int, ctl_out: int, env: dict[str, st
             break
     budget.next_poll = 0.0
     budget.over(pid)  # how many processes it had at the end
+    # The child itself too: killed before its setsid(), it has no process group yet, and waiting
+    # for a child the group kill missed would hang this zygote.
+    _kill(pid)
     _kill(pid, group=True)
     status = os.waitpid(pid, 0)[1]
     os.close(pidfd)
