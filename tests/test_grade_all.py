@@ -860,11 +860,13 @@ def test_a_submission_over_its_time_budget_is_stopped_and_the_next_one_is_graded
              for name in ("hang", "empty")]
     pool = _Pool(1, {"limits": dataclasses.asdict(Limits(timeout_s=5.0)), "include_hidden": False, "course": ""})
     try:
-        payloads = {p["id"]: p for p in pool.run(tasks, budget_s=1.0)}
+        # 4 s: under the 5 s a call may take, so the budget is what stops the hang; room for a
+        # fresh worker's first (empty) submission on a busy machine, which 1 s once did not give.
+        payloads = {p["id"]: p for p in pool.run(tasks, budget_s=4.0)}
     finally:
         pool.close()
-    assert "took longer than 1 s" in payloads["hang"]["error"]
-    assert payloads["empty"]["report"]["kind"] == "empty"  # graded by the worker that replaced it
+    assert "took longer than 4 s" in payloads["hang"]["error"]
+    assert payloads["empty"].get("report", {}).get("kind") == "empty", payloads["empty"]  # graded by the worker that replaced it
     assert not pool.workers[0].process.is_alive()
 
 
