@@ -72,8 +72,7 @@ class Interrupted(Exception):
 
 def placeholder_report(checks: Sequence[Any], submission: str, kind: str, status: str, message: str) -> Any:
     """A report for what was not graded (an error, a missing submission): every check at 0."""
-    from autograder.score import GradeReport
-    from autograder.score import CheckResult
+    from autograder.score import CheckResult, GradeReport
 
     results = [CheckResult(c.name, c.function.qualname, c.points, 0.0, status, message, c.visible) for c in checks]
     return GradeReport(submission, kind, [message], results)

@@ -28,8 +28,8 @@ import keyword
 import tempfile
 import tokenize
 import zlib
-from dataclasses import dataclass, field, replace
 from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 

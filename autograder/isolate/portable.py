@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.isolate import protocol
-from autograder.isolate.run import ChildEnd, Confinement, Event, Limits
+from autograder.isolate.run import ChildEnd, Confinement, Event, Limits, exit_verdict
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _BOOTSTRAP = (f"import sys; sys.path.insert(0, {_PACKAGE_PARENT!r}); "
@@ -244,15 +244,7 @@ class PortableChild(ChildEnd):
             return "timeout", f"timed out after {self._timeout or _START_TIMEOUT_S:g} s"
         if how == "protocol":
             return "protocol", "sent a malformed message to the grader"
-        if code == 0:
-            return "finished", "finished"
-        if code > 0:
-            return "exited", f"exited with status {code} before finishing"
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = str(-code)
-        return "signalled", f"was killed by signal {name}"
+        return exit_verdict(code)
 
 
 def _outbox_event(frame: bytes) -> tuple[str, Any]:

@@ -4,6 +4,7 @@ importable on every OS."""
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 
 
@@ -45,6 +46,20 @@ class Confinement:
     confined: bool
     reason: str = ""
     mode: str = ""  # "root" (namespaces as root), "user namespace", "portable"
+
+
+def exit_verdict(code: int) -> tuple[str, str]:
+    """(outcome, detail) for a child that ended by itself with `code` (negative: killed by that
+    signal), as os.waitstatus_to_exitcode and Popen.returncode give it."""
+    if code == 0:
+        return "finished", "finished"
+    if code > 0:
+        return "exited", f"exited with status {code} before finishing"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = str(-code)
+    return "signalled", f"was killed by signal {name}"
 
 
 class ChildEnd:

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from autograder.isolate import confine, protocol
-from autograder.isolate.run import ChildEnd, Confinement, Event, Limits
+from autograder.isolate.run import ChildEnd, Confinement, Event, Limits, exit_verdict
 
 if TYPE_CHECKING:
     from autograder.registry import Course
@@ -465,15 +465,7 @@ class Child(ChildEnd):
         # A partial frame only counts when the child exited cleanly; a crash explains it otherwise.
         if self.violation or (code == 0 and self.frames.pending):
             return "protocol", _PROTOCOL_DETAIL
-        if code == 0:
-            return "finished", "finished"
-        if code > 0:
-            return "exited", f"exited with status {code} before finishing"
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = str(-code)
-        return "signalled", f"was killed by signal {name}"
+        return exit_verdict(code)
 
     def _control(self, frame: bytes) -> None:
         if self.ended is None:
