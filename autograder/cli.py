@@ -224,9 +224,13 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _grade_all(args: argparse.Namespace) -> int:
+    # The workers start before the rest of grade-all is imported (batch/launch.py says why).
+    from autograder.batch.launch import Options, early_workers
+
+    early = early_workers(args.submissions, args.out, Options.from_args(args))
     from autograder.batch.run import main
 
-    return main(args)
+    return main(args, early)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import json
 import os
 import re
@@ -677,10 +678,12 @@ class FakePool:
     graded: list[str] = []
 
     def __init__(self, size, options):
-        pass
+        self.size = size
 
-    def run(self, tasks, budget):
+    def run(self, tasks, budget, on_grading=lambda: None):
         from autograder.batch import cache
+
+        on_grading()
 
         for task in tasks:
             name = Path(task["path"]).name
@@ -704,9 +707,10 @@ class FakePool:
 
 @pytest.fixture
 def fake_pool(monkeypatch):
+    from autograder.batch import launch
     from autograder.batch import run as batch
 
-    monkeypatch.setattr(batch, "_Pool", FakePool)
+    monkeypatch.setattr(launch, "_Pool", FakePool)
     FakePool.graded = []
     return batch
 
@@ -878,3 +882,85 @@ def test_an_unreadable_metadata_file_still_gives_every_submission_a_row(tmp_path
     entries, notes = discover(tmp_path)
     assert [e.student_id for e in entries] == ["submission_1"]
     assert any("could not read submission_metadata.yml" in n for n in notes)
+
+
+# --------------------------------------------------------------------------- workers started at launch
+
+
+def test_changed_since_counts_the_submissions_modified_after_the_last_run_and_not_in_the_future(tmp_path):
+    import time
+
+    from autograder.batch.discover import changed_since
+
+    root = make_folders(tmp_path / "subs", "old", "edited", "future", "nested")
+    (root / "nested" / "deep").mkdir()
+    (root / "nested" / "deep" / "rnn.py").write_text("# deep\n")
+    (root / "reports").mkdir()
+    last_run = time.time_ns() - 10**9
+    hour_ago, tomorrow = (last_run - 3600 * 10**9) / 1e9, (last_run + 86400 * 10**9) / 1e9
+    for path in sorted(root.rglob("*"), reverse=True):
+        os.utime(path, (hour_ago, hour_ago))
+    assert changed_since(root, last_run, exclude=[root / "reports"]) == 0
+    (root / "edited" / "losses.py").write_text("# edited\n")
+    os.utime(root / "future" / "losses.py", (tomorrow, tomorrow))  # a skewed clock: not a change
+    (root / "reports" / "gradebook.csv").write_text("")  # the reports folder is not a submission
+    os.utime(root / "nested" / "deep" / "rnn.py", None)  # touched, deep inside
+    assert changed_since(root, last_run, exclude=[root / "reports"]) == 2
+    assert changed_since(root, -1, exclude=[root / "reports"]) == 4  # before a first run: everything
+
+
+class RecordingPool(FakePool):
+    """FakePool, recording when it was made and whether it was stopped unused."""
+
+    events: list[str] = []
+
+    def __init__(self, size, options):
+        super().__init__(size, options)
+        RecordingPool.events.append(f"pool of {size}")
+
+    def run(self, tasks, budget, on_grading=lambda: None):
+        RecordingPool.events.append(f"graded {len(tasks)}")
+        yield from super().run(tasks, budget, on_grading)
+
+    def close(self, graceful=True):
+        RecordingPool.events.append("closed" if graceful else "stopped")
+
+
+def test_the_workers_start_at_launch_before_the_cache_is_read_and_only_when_files_changed(tmp_path, monkeypatch):
+    from autograder import cli
+    from autograder.batch import launch
+    from autograder.batch import run as batch
+
+    monkeypatch.setattr(launch, "_Pool", RecordingPool)
+    reading = batch.load_cached
+    monkeypatch.setattr(batch, "load_cached", lambda *a: RecordingPool.events.append("cache read") or reading(*a))
+    submissions, reports = make_folders(tmp_path / "subs", "ann", "ben", "cat"), tmp_path / "reports"
+
+    def grade_all() -> list[str]:
+        RecordingPool.events = []
+        assert cli.main(["grade-all", str(submissions), "--out", str(reports), "--jobs", "2"]) == 0
+        return [event for event, _ in itertools.groupby(RecordingPool.events)]  # "cache read" once a run
+
+    assert grade_all() == ["pool of 2", "cache read", "graded 3", "closed", "stopped"]  # a first run
+    assert grade_all() == ["cache read"]  # nothing modified since: no worker is started
+    (submissions / "ben" / "losses.py").write_text("# ben's second try\n")
+    assert grade_all() == ["pool of 1", "cache read", "graded 1", "closed", "stopped"]
+    os.utime(submissions / "cat" / "losses.py", None)  # touched, its bytes unchanged: stopped unused
+    assert grade_all() == ["pool of 1", "cache read", "stopped"]
+
+
+def test_a_lone_worker_is_forked_in_a_fresh_grader_and_spawned_once_it_has_threads_or_numpy():
+    script = textwrap.dedent("""
+        import threading
+        from autograder.batch.pool import _context
+        print(_context(1).get_start_method())
+        stop = threading.Event()
+        thread = threading.Thread(target=stop.wait)
+        thread.start()
+        print(_context(1).get_start_method())
+        stop.set(); thread.join()
+        import numpy
+        print(_context(1).get_start_method())
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split() == ["fork", "spawn", "spawn"], proc.stderr

@@ -388,3 +388,21 @@ def test_child_runs_as_a_uid_of_its_own_and_sees_no_private_folder(box: Sandbox,
             assert again["euid"] in UID_RANGE and again["euid"] != got["euid"]
     finally:
         shutil.rmtree(private)
+
+
+def test_a_sandbox_closed_while_its_zygote_preloads_kills_it_instead_of_waiting_for_torch() -> None:
+    sandbox = Sandbox(Limits())  # preloads numpy and torch: about a second
+    zygote = sandbox._proc
+    sandbox.close()
+    assert zygote.returncode == -9  # killed; after its preload it would have read EOF and exited 0
+
+
+def test_starting_a_sandbox_imports_no_numpy_until_a_message_needs_it() -> None:
+    import subprocess
+    import sys
+
+    script = ("import sys; from autograder.isolate import protocol, sandbox; print('numpy' in sys.modules); "
+              "protocol.decode(protocol.encode({'x': [1.5, 'a']})); print('numpy' in sys.modules); "
+              "protocol.decode(protocol.encode(protocol.Rng(3))); print('numpy' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split() == ["False", "False", "True"], proc.stderr

@@ -114,7 +114,8 @@ def grade_mutants(course: Course, out: Path, options: AuditOptions) -> tuple[int
     many were graded afresh and each submission's check results (from the rows grade-all returns)."""
     from rich.console import Console
 
-    from autograder.batch.run import Options, grade_all
+    from autograder.batch.launch import Options
+    from autograder.batch.run import grade_all
 
     log = io.StringIO()
     rows = grade_all(out / "mutants", out / "grading",

@@ -6,7 +6,9 @@ Two or more workers are forked from multiprocessing's fork server, which has imp
 the grader's modules and nothing else: they then share one copy of what importing torch allocates
 (about 140 MB) instead of holding one each. It never sees a task, so a worker starts clean, and it
 is single-threaded when it forks (the thread pools are made single before it starts). A lone
-worker is spawned: it shares with no one and, spawned, loads torch beside its own fork server."""
+worker shares with no one: it is forked from the grader itself while that is still small and
+single-threaded (run.py starts it at launch), else spawned, and loads torch beside its own fork
+server."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -120,10 +122,14 @@ _SINGLE_THREADED = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 def _context(size: int) -> Any:
     """Fork server for two or more workers where its socket is private to this user (a path in a
     0700 folder: a student's process under another uid, or in its own namespaces, cannot reach it;
-    an abstract socket, which any local process can, needs Python 3.14's authentication)."""
+    an abstract socket, which any local process can, needs Python 3.14's authentication). A lone
+    worker is forked where that is safe: it starts its own fork server about a quarter of a second
+    sooner than a spawned one, which must start an interpreter and import the grader again."""
     from multiprocessing.connection import arbitrary_address
 
-    if (size < 2 or "forkserver" not in multiprocessing.get_all_start_methods()
+    if size < 2:
+        return multiprocessing.get_context("fork" if _fork_is_safe() else "spawn")
+    if ("forkserver" not in multiprocessing.get_all_start_methods()
             or (arbitrary_address("AF_UNIX").startswith("\0") and sys.version_info < (3, 14))):
         return multiprocessing.get_context("spawn")
     global _fork_server_used
@@ -134,6 +140,13 @@ def _context(size: int) -> Any:
 
 
 _fork_server_used = False
+
+
+def _fork_is_safe() -> bool:
+    """A copy of this process can run Python: one thread (no lock held by another), and no
+    numpy or torch yet (their native thread pools do not survive a fork)."""
+    return ("fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+            and not {"numpy", "torch"} & sys.modules.keys())
 
 
 def remove_fork_server_folder() -> None:
@@ -151,13 +164,18 @@ class _Pool:
     def __init__(self, size: int, options: dict[str, Any]) -> None:
         for name in _SINGLE_THREADED:  # workers share the cores, and a fork server must not hold threads
             os.environ[name] = "1"
+        self.size = size
         self.context = _context(size)
         self.options = options
         self.workers: list[_Worker] = []
         self._failure: BaseException | None = None
         # A fork server's first worker waits for its imports (a second): meanwhile the caller works.
+        # A fork is made here, while this process has one thread; it takes milliseconds.
         self._starting = threading.Thread(target=self._start_all, args=(size,), name="nlm-grade-pool", daemon=True)
-        self._starting.start()
+        if self.context.get_start_method() == "fork":
+            self._start_all(size)
+        else:
+            self._starting.start()
 
     def _start_all(self, size: int) -> None:
         try:
@@ -166,16 +184,23 @@ class _Pool:
         except BaseException as error:  # noqa: BLE001 - raised again where the workers are needed
             self._failure = error
 
+    def _wait_started(self) -> None:
+        if self._starting.is_alive():
+            self._starting.join()
+
     def _started(self) -> list[_Worker]:
-        self._starting.join()
+        self._wait_started()
         if self._failure is not None:
             raise RuntimeError(f"the grading workers could not start: {self._failure}") from self._failure
         return self.workers
 
     def _start(self) -> _Worker:
-        parent, child = self.context.Pipe()
-        process = self.context.Process(target=_worker_main, args=(child, self.options),
-                                       name="nlm-grade-worker", daemon=True)
+        context = self.context
+        if context.get_start_method() == "fork" and not _fork_is_safe():  # a replacement, once threads run
+            context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        process = context.Process(target=_worker_main, args=(child, self.options), name="nlm-grade-worker",
+                                  daemon=True)
         process.start()
         child.close()
         return _Worker(process, parent)
@@ -202,7 +227,7 @@ class _Pool:
 
     def finish(self) -> None:
         """Tell every worker to close its sandbox and exit, without waiting for it (close waits)."""
-        self._starting.join()
+        self._wait_started()
         for worker in self.workers:
             try:
                 worker.conn.send(None)
@@ -216,8 +241,10 @@ class _Pool:
         for worker in self.workers:
             self._stop(worker, graceful=graceful)
 
-    def run(self, tasks: list[dict[str, Any]], budget_s: float):
-        """Yield one payload per task, in completion order: {"id", "report"} or {"id", "error"}."""
+    def run(self, tasks: list[dict[str, Any]], budget_s: float, on_grading: Callable[[], None] = lambda: None):
+        """Yield one payload per task, in completion order: {"id", "report"} or {"id", "error"}.
+        `on_grading` is called once, when the first worker begins grading (its start-up, torch
+        above all, done): work for this process that would otherwise slow that start-up."""
         self._started()
         pending = deque(tasks)
         while pending or any(w.task for w in self.workers):
@@ -245,6 +272,8 @@ class _Pool:
                         self._replace(worker)
                     if payload is not None and "started" in payload:
                         worker.started, payload = time.monotonic(), None
+                        on_grading, waiting = (lambda: None), on_grading
+                        waiting()
                 elif not worker.process.is_alive():
                     payload = {"id": worker.task["id"], "error": "the grading worker process died "
                                f"(exit code {worker.process.exitcode})"}

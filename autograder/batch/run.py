@@ -10,7 +10,6 @@ overrides and similarity are applied after grading, on every run.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -38,7 +37,8 @@ from autograder.batch.cache import (
 from autograder.batch.discover import Entry, discover
 from autograder.batch.late import FROM_EXPORT, FROM_FILES, lateness, newest_file_time, parse_time
 from autograder.batch.overrides import check_students, find_overrides, read_overrides
-from autograder.batch.pool import _Pool, default_jobs
+from autograder.batch.launch import Options
+from autograder.batch.pool import _Pool
 from autograder.batch.settings import Settings, SettingsError, find_settings, read_settings
 from autograder.batch.similarity import function_fingerprints, similar_pairs, submission_sources
 from autograder.batch.tables import (
@@ -76,25 +76,6 @@ def placeholder_report(checks: Sequence[Any], submission: str, kind: str, status
 
     results = [CheckResult(c.name, c.function.qualname, c.points, 0.0, status, message, c.visible) for c in checks]
     return GradeReport(submission, kind, [message], results)
-
-
-@dataclass
-class Options:
-    timeout_s: float = 10.0
-    memory_bytes: int = 2 * 2**30
-    include_hidden: bool = True
-    jobs: int = 0                # 0: one per core
-    force: bool = False
-    course: str = ""             # the course package ("" for the default)
-    settings: Path | None = None   # grading.toml (None: the one beside the submissions, if any)
-    overrides: Path | None = None  # overrides.csv (None: the one beside the submissions, if any)
-    starter: Path | None = None    # the handout whose code similarity leaves out
-    bom: bool | None = None        # UTF-8 with BOM in the CSV files (None: as the settings say)
-    table: bool = False            # the per-student table in the terminal, however large the class
-    require_confinement: bool = False  # refuse to start the workers where student code is not confined
-
-    def key(self, limits: Any) -> dict[str, Any]:
-        return {"limits": dataclasses.asdict(limits), "include_hidden": self.include_hidden}
 
 
 @dataclass
@@ -167,21 +148,29 @@ def _prepare(submissions: Path, reports: Path, options: Options) -> tuple[Settin
     return settings, overrides, secret
 
 
-def grade_all(submissions: Path, reports: Path, options: Options, console: Any = None) -> list[Any]:
-    """Grade every submission into `reports`; returns the gradebook rows."""
-    from autograder.isolate.run import Limits
+def grade_all(submissions: Path, reports: Path, options: Options, console: Any = None,
+              early: _Pool | None = None) -> list[Any]:
+    """Grade every submission into `reports`; returns the gradebook rows. `early`: workers
+    started at launch (batch/launch.py), used if there are enough of them for what is to grade."""
+    start = time.monotonic()
+    try:
+        return _grade_class(Path(submissions), Path(reports), options, console, early, start)
+    finally:
+        if early is not None:
+            early.close(graceful=False)  # (a no-op when it was used: by then it is closed)
+
+
+def _grade_class(submissions: Path, reports: Path, options: Options, console: Any, early: _Pool | None,
+                 start: float) -> list[Any]:
     from autograder.registry import load_course
     from autograder.report.terminal import wide_console
 
-    start = time.monotonic()
-    submissions, reports = Path(submissions), Path(reports)
     settings, overrides, secret = _prepare(submissions, reports, options)
-    limits = Limits(timeout_s=options.timeout_s, memory_bytes=options.memory_bytes)
-    run = _Run(load_course(options.course or None), reports, options, console or wide_console(), secret, limits,
-               settings)
+    run = _Run(load_course(options.course or None), reports, options, console or wide_console(), secret,
+               options.limits, settings)
     for o in overrides:
         run.overrides.setdefault(o.student_id, []).append(o)
-    run.version = grader_version()
+    run.version, run.pool = grader_version(), early
     run.starter = _starter_prints(run, settings)
     notes: list[str] = []
     with _class_folder(submissions, notes) as root:
@@ -245,7 +234,7 @@ def _grade_entries(run: _Run, entries: list[Entry]) -> None:
             tasks.append({"id": group, "path": str(entry.path), "options": option_key})
             reasons[why] = reasons.get(why, 0) + 1
         groups[group].append(i)
-    pool = _start_pool(run, tasks, reasons, sum(c is not None for _, _, c in settled)) if tasks else None
+    pool = _workers_for(run, tasks, reasons, sum(c is not None for _, _, c in settled))
     try:
         for i, entry, cached in settled:
             run.rows[i] = _settled_row(run, entry, cached)
@@ -287,14 +276,21 @@ def _row(run: _Run, entry: Entry, report: Any, status: str, note: str, **extra: 
     return row.settle(run.course)
 
 
-def _start_pool(run: _Run, tasks: list[dict[str, Any]], reasons: dict[str, int], cached: int) -> _Pool:
-    """The workers, started (they take a second: torch); they get no task until _grade_tasks."""
-    jobs = max(1, min(run.options.jobs or default_jobs(), len(tasks)))
+def _workers_for(run: _Run, tasks: list[dict[str, Any]], reasons: dict[str, int], cached: int) -> _Pool | None:
+    """The workers for the tasks: those started at launch, unless they are too few (or there is
+    nothing to grade: then they stop unused), else started now (they take a second: torch); they
+    get no task until _grade_tasks."""
+    jobs = run.options.workers(len(tasks))
+    early, run.pool = run.pool, None
+    if early is not None and (not tasks or early.size < jobs):
+        early.close(graceful=False)
+        early = None
+    if not tasks:
+        return None
     why = ", ".join(f"{n} {_REASONS[r]}" for r, n in reasons.items())
-    run.console.print(f"grading {len(tasks)} submission(s) ({why}) with {jobs} worker(s); "
+    run.console.print(f"grading {len(tasks)} submission(s) ({why}) with {early.size if early else jobs} worker(s); "
                       f"{cached} unchanged, reused from the cache", highlight=False)
-    return _Pool(jobs, {"limits": dataclasses.asdict(run.limits), "include_hidden": run.options.include_hidden,
-                        "course": run.options.course})
+    return early or run.options.pool(jobs)
 
 
 def _grade_tasks(run: _Run, pool: _Pool, entries: list[Entry], tasks: list[dict[str, Any]],
@@ -306,9 +302,9 @@ def _grade_tasks(run: _Run, pool: _Pool, entries: list[Entry], tasks: list[dict[
         raise UsageError("refusing to grade: student code cannot be confined here (--require-confinement)")
     # No run.all_checks() here: the checks (and torch with them) load only for a placeholder report
     # (in _take), as importing torch beside the workers' start-up would compete with it for the cores.
-    _write_settled(run)
     names = {g: [entries[i] for i in members] for g, members in groups.items()}
-    for payload in _with_progress(pool.run(tasks, 40 * run.options.timeout_s + 120), len(tasks), names, run.console):
+    payloads = pool.run(tasks, 40 * run.options.timeout_s + 120, on_grading=lambda: _write_settled(run))
+    for payload in _with_progress(payloads, len(tasks), names, run.console):
         _take(run, entries, payload, groups[payload["id"]], parts)
     pool.finish()  # the workers wind down while the reports are written
     run.pool = pool
@@ -316,7 +312,7 @@ def _grade_tasks(run: _Run, pool: _Pool, entries: list[Entry], tasks: list[dict[
 
 def _write_settled(run: _Run) -> None:
     """The files of the students whose rows are settled already (from the cache, or never
-    graded), written while the workers start."""
+    graded), written while the workers grade."""
     from autograder.batch.outputs import write_student  # (here: the workers start before this import)
 
     for i, row in list(run.rows.items()):
@@ -463,18 +459,13 @@ def _print_end(run: _Run, rows: list[Any], students: int, seconds: float) -> Non
     print_attention(rows, console)
 
 
-def main(args: Any) -> int:
-    """The CLI verb (arguments parsed by autograder.cli)."""
+def main(args: Any, early: _Pool | None = None) -> int:
+    """The CLI verb (arguments parsed by autograder.cli, which started the `early` workers)."""
     from autograder.report.terminal import wide_console
 
-    options = Options(timeout_s=args.timeout, memory_bytes=int(args.memory_gib * 2**30),
-                      include_hidden=not args.visible_only, jobs=args.jobs or 0, force=args.force,
-                      settings=args.settings, overrides=args.overrides, starter=args.starter,
-                      bom=True if args.bom else None, table=args.table,
-                      require_confinement=args.require_confinement)
     console = wide_console()
     try:
-        grade_all(args.submissions, args.out, options, console)
+        grade_all(args.submissions, args.out, Options.from_args(args), console, early)
     except UsageError as error:
         console.print(f"[bold red]grade-all:[/] {_safe(error)}", highlight=False, soft_wrap=True)
         return 2

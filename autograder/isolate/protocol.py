@@ -22,9 +22,10 @@ import struct
 import sys
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_FRAME_BYTES = 256 * 2**20
 MAX_DEPTH = 100  # nesting of lists/dicts; far beyond any real message
@@ -37,7 +38,7 @@ _RNG_KEY = "__rng__"
 _GENERATOR_KEY = "__generator__"  # a Generator's PCG64 state: a stand-in's argument, passed on
 TEXT_CAP = 4000  # characters of any student-made text (an exception, a traceback) kept
 # float32 travels as itself so that a judge can tell a float32 result from a float64 one.
-_DTYPES = {"<f8": np.dtype("<f8"), "<f4": np.dtype("<f4"), "<i8": np.dtype("<i8"), "|b1": np.dtype("|b1")}
+_DTYPES = ("<f8", "<f4", "<i8", "|b1")
 
 
 class ProtocolError(ValueError):
@@ -105,21 +106,24 @@ def _plain(obj: Any, depth: int) -> Any:
             if not isinstance(key, str) or key in (_ARRAY_KEY, _RNG_KEY, _GENERATOR_KEY):
                 raise TypeError(f"message dict keys must be str other than {_ARRAY_KEY!r}: {key!r}")
         return {key: _plain(value, depth + 1) for key, value in obj.items()}
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return _plain_array(obj)
     if isinstance(obj, Rng):
         return {_RNG_KEY: int(obj.seed)}
-    if isinstance(obj, np.random.Generator):
+    # Never import numpy (a tenth of a second: a fork server starts without it) or torch just to
+    # find out that an object is not theirs.
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(obj, np.bool_):
+        return bool(obj)
+    if np is not None and isinstance(obj, np.integer):
+        return int(obj)
+    if np is not None and isinstance(obj, np.floating):
+        return float(obj)
+    if np is not None and isinstance(obj, np.ndarray):
+        return _plain_array(obj)
+    if np is not None and isinstance(obj, np.random.Generator):
         if not isinstance(obj.bit_generator, np.random.PCG64):
             raise TypeError("only a Generator of np.random.default_rng (PCG64) can be passed on")
         return {_GENERATOR_KEY: obj.bit_generator.state}
-    torch = sys.modules.get("torch")  # never import torch just to find out it is not a tensor
+    torch = sys.modules.get("torch")
     if torch is not None and isinstance(obj, torch.Tensor):
         tensor = obj.detach().cpu()
         # numpy has no bfloat16: every float dtype but float32 goes through float64.
@@ -130,6 +134,8 @@ def _plain(obj: Any, depth: int) -> Any:
 
 
 def _plain_array(array: np.ndarray) -> dict[str, Any]:
+    import numpy as np
+
     kind = array.dtype.kind
     if kind == "f":
         dtype = "<f4" if array.dtype.itemsize == 4 else "<f8"
@@ -139,7 +145,7 @@ def _plain_array(array: np.ndarray) -> dict[str, Any]:
         dtype = "|b1"
     else:
         raise TypeError(f"cannot send an array of dtype {array.dtype}")
-    data = np.asarray(array, dtype=_DTYPES[dtype]).tobytes(order="C")
+    data = np.asarray(array, dtype=dtype).tobytes(order="C")
     text = base64.b64encode(data).decode("ascii")
     return {_ARRAY_KEY: text, "dtype": dtype, "shape": list(array.shape)}
 
@@ -166,6 +172,8 @@ def _object_hook(obj: dict[str, Any]) -> Any:
     if _RNG_KEY in obj:
         if obj.keys() != {_RNG_KEY} or type(obj[_RNG_KEY]) is not int:
             raise ProtocolError(f"generator marker with keys {sorted(obj)}")
+        import numpy as np
+
         return np.random.default_rng(obj[_RNG_KEY])
     if _GENERATOR_KEY in obj:
         return _generator(obj)
@@ -173,9 +181,12 @@ def _object_hook(obj: dict[str, Any]) -> Any:
         return obj
     if obj.keys() != _ARRAY_KEYS:
         raise ProtocolError(f"array object with keys {sorted(obj)}")
-    dtype, shape, text = _DTYPES.get(obj["dtype"]), obj["shape"], obj[_ARRAY_KEY]
-    if dtype is None:
-        raise ProtocolError(f"array dtype {obj['dtype']!r} is not one of {sorted(_DTYPES)}")
+    import numpy as np
+
+    dtype, shape, text = obj["dtype"], obj["shape"], obj[_ARRAY_KEY]
+    if not isinstance(dtype, str) or dtype not in _DTYPES:
+        raise ProtocolError(f"array dtype {dtype!r} is not one of {sorted(_DTYPES)}")
+    dtype = np.dtype(dtype)
     if (
         not isinstance(shape, list)
         or len(shape) > MAX_NDIM
@@ -202,6 +213,8 @@ def _object_hook(obj: dict[str, Any]) -> Any:
 def _generator(obj: dict[str, Any]) -> np.random.Generator:
     if obj.keys() != {_GENERATOR_KEY} or not isinstance(obj[_GENERATOR_KEY], dict):
         raise ProtocolError(f"generator state with keys {sorted(obj)}")
+    import numpy as np
+
     generator = np.random.Generator(np.random.PCG64())
     try:
         generator.bit_generator.state = obj[_GENERATOR_KEY]

@@ -160,12 +160,18 @@ class Sandbox:
                          "".join(err) + event.stderr, truncated or event.truncated)
 
     def close(self) -> None:
-        """Stop the zygote (it exits on EOF)."""
+        """Stop the zygote: it exits on EOF, or, still preloading (it has no child yet, and would
+        read that EOF only after importing torch), is killed."""
         if self._uid_lock is not None:
             os.close(self._uid_lock)  # the uid is free for another sandbox
             self._uid_lock = None
         if self._proc is None:
             return
+        if not self._ready:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)  # its group: a confinement probe too
+            except ProcessLookupError:
+                pass
         self._proc.stdin.close()
         try:
             self._proc.wait(timeout=5)

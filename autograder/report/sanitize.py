@@ -22,7 +22,6 @@ from __future__ import annotations
 import html as _html
 import re
 
-from rich.markup import escape as _rich_escape
 
 # ESC [ ... final byte (CSI), ESC ] ... BEL or ESC \ (OSC), ESC P/X/^/_ ... ESC \ (DCS, SOS, PM,
 # APC), then any other two-byte ESC sequence; the 8-bit CSI/OSC/DCS introducers likewise.
@@ -54,7 +53,9 @@ def one_line(text: object) -> str:
 
 def terminal(text: object) -> str:
     """Safe inside a string rich prints with markup on: plain, its [markup] escaped."""
-    return _rich_escape(plain(text))
+    from rich.markup import escape  # (here: listing the submissions needs no rich)
+
+    return escape(plain(text))
 
 
 def html(text: object) -> str:
