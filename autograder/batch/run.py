@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,7 +208,8 @@ def check_extensions(settings: Settings, entries: list[Entry]) -> None:
 
 def _grade_entries(run: _Run, entries: list[Entry]) -> None:
     """A row for every entry: from the cache where it is valid, else graded by the pool. The
-    workers start as soon as what is to be graded is known; the other rows are made meanwhile."""
+    workers are given their tasks as soon as what is to be graded is known; the other rows are
+    made, and their files written, once a worker is grading (not while torch loads)."""
     option_key = run.options.key(run.limits)
     parts: dict[int, dict[str, Any]] = {}
     groups: dict[str, list[int]] = {}  # task id -> the entries sharing that submission
@@ -236,10 +237,9 @@ def _grade_entries(run: _Run, entries: list[Entry]) -> None:
         groups[group].append(i)
     pool = _workers_for(run, tasks, reasons, sum(c is not None for _, _, c in settled))
     try:
-        for i, entry, cached in settled:
-            run.rows[i] = _settled_row(run, entry, cached)
         if pool is not None:
-            _grade_tasks(run, pool, entries, tasks, groups, parts)
+            _grade_tasks(run, pool, entries, tasks, groups, parts, on_grading=lambda: _settle(run, settled))
+        _settle(run, settled)  # (done already where a worker began grading)
     except KeyboardInterrupt:
         if pool is not None:
             pool.close(graceful=False)
@@ -294,7 +294,8 @@ def _workers_for(run: _Run, tasks: list[dict[str, Any]], reasons: dict[str, int]
 
 
 def _grade_tasks(run: _Run, pool: _Pool, entries: list[Entry], tasks: list[dict[str, Any]],
-                 groups: dict[str, list[int]], parts: dict[int, dict[str, Any]]) -> None:
+                 groups: dict[str, list[int]], parts: dict[int, dict[str, Any]],
+                 on_grading: Callable[[], None]) -> None:
     """Grade the tasks in the workers; each result is cached as soon as it arrives."""
     from autograder.isolate.sandbox import confinement_or_refuse
 
@@ -303,16 +304,24 @@ def _grade_tasks(run: _Run, pool: _Pool, entries: list[Entry], tasks: list[dict[
     # No run.all_checks() here: the checks (and torch with them) load only for a placeholder report
     # (in _take), as importing torch beside the workers' start-up would compete with it for the cores.
     names = {g: [entries[i] for i in members] for g, members in groups.items()}
-    payloads = pool.run(tasks, 40 * run.options.timeout_s + 120, on_grading=lambda: _write_settled(run))
+    payloads = pool.run(tasks, 40 * run.options.timeout_s + 120, on_grading=on_grading)
     for payload in _with_progress(payloads, len(tasks), names, run.console):
         _take(run, entries, payload, groups[payload["id"]], parts)
     pool.finish()  # the workers wind down while the reports are written
     run.pool = pool
 
 
+def _settle(run: _Run, settled: list[tuple[int, Entry, Any]]) -> None:
+    """The rows of the entries from the cache or with nothing to grade, and their files."""
+    for i, entry, cached in settled:
+        if i not in run.rows:
+            run.rows[i] = _settled_row(run, entry, cached)
+    _write_settled(run)
+
+
 def _write_settled(run: _Run) -> None:
     """The files of the students whose rows are settled already (from the cache, or never
-    graded), written while the workers grade."""
+    graded) and not written yet."""
     from autograder.batch.outputs import write_student  # (here: the workers start before this import)
 
     for i, row in list(run.rows.items()):
@@ -428,7 +437,6 @@ def _write_reports(run: _Run, rows: list[Any], settings: Settings) -> None:
     from autograder.report.html import write_summary_html
 
     bom = settings.bom if run.options.bom is None else run.options.bom
-    _write_settled(run)  # (all of them, when nothing was graded)
     run.removed = remove_departed(run.reports, {r.folder for r in rows})
     write_ids(run.reports, rows)
     write_gradebook(run.course, rows, run.reports / "gradebook.csv", bom=bom)
