@@ -6,9 +6,9 @@ Two or more workers are forked from multiprocessing's fork server, which has imp
 the grader's modules and nothing else: they then share one copy of what importing torch allocates
 (about 140 MB) instead of holding one each. It never sees a task, so a worker starts clean, and it
 is single-threaded when it forks (the thread pools are made single before it starts). A lone
-worker shares with no one: it is forked from the grader itself while that is still small and
-single-threaded (run.py starts it at launch), else spawned, and loads torch beside its own fork
-server."""
+worker shares with no one: it is forked from the grader while that is still small and
+single-threaded (batch/launch.py starts it at launch), else spawned, and loads torch beside its
+own fork server."""
 
 from __future__ import annotations
 
