@@ -866,9 +866,11 @@ def test_a_submission_over_its_time_budget_is_stopped_and_the_next_one_is_graded
     try:
         # 4 s: under the 5 s a call may take, so the budget is what stops the hang; room for a
         # fresh worker's first (empty) submission on a busy machine, which 1 s once did not give.
-        payloads = {p["id"]: p for p in pool.run(tasks, budget_s=4.0)}
+        grading = []  # when the first worker began grading: once, though a second worker began later
+        payloads = {p["id"]: p for p in pool.run(tasks, budget_s=4.0, on_grading=lambda: grading.append(1))}
     finally:
         pool.close()
+    assert grading == [1]
     assert "took longer than 4 s" in payloads["hang"]["error"]
     assert payloads["empty"].get("report", {}).get("kind") == "empty", payloads["empty"]  # graded by the worker that replaced it
     assert not pool.workers[0].process.is_alive()

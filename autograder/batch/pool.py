@@ -246,7 +246,7 @@ class _Pool:
         `on_grading` is called once, when the first worker begins grading (its start-up, torch
         above all, done): work for this process that would otherwise slow that start-up."""
         self._started()
-        pending = deque(tasks)
+        pending, grading = deque(tasks), False
         while pending or any(w.task for w in self.workers):
             for worker in list(self.workers):
                 if worker.task is None and pending:
@@ -271,9 +271,10 @@ class _Pool:
                                    f"(exit code {worker.process.exitcode})"}
                         self._replace(worker)
                     if payload is not None and "started" in payload:
+                        if not grading:
+                            grading = True
+                            on_grading()
                         worker.started, payload = time.monotonic(), None
-                        on_grading, waiting = (lambda: None), on_grading
-                        waiting()
                 elif not worker.process.is_alive():
                     payload = {"id": worker.task["id"], "error": "the grading worker process died "
                                f"(exit code {worker.process.exitcode})"}

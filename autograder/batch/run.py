@@ -102,7 +102,7 @@ class _Run:
     summary: Any = None                                       # the ClassSummary written
     removed: list[str] = field(default_factory=list)          # report folders moved to removed/
     left_out: int = 0                                         # rows canvas.csv leaves out
-    pool: Any = None                                          # the workers, winding down
+    pool: Any = None                                          # the workers: started at launch, then winding down
     starter: Any = None                                       # Future: the starter code's fingerprints
 
     def all_checks(self) -> list[Any]:  # loaded only when needed: a fully cached run does without

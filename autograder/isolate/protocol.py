@@ -111,18 +111,19 @@ def _plain(obj: Any, depth: int) -> Any:
     # Never import numpy (a tenth of a second: a fork server starts without it) or torch just to
     # find out that an object is not theirs.
     np = sys.modules.get("numpy")
-    if np is not None and isinstance(obj, np.bool_):
-        return bool(obj)
-    if np is not None and isinstance(obj, np.integer):
-        return int(obj)
-    if np is not None and isinstance(obj, np.floating):
-        return float(obj)
-    if np is not None and isinstance(obj, np.ndarray):
-        return _plain_array(obj)
-    if np is not None and isinstance(obj, np.random.Generator):
-        if not isinstance(obj.bit_generator, np.random.PCG64):
-            raise TypeError("only a Generator of np.random.default_rng (PCG64) can be passed on")
-        return {_GENERATOR_KEY: obj.bit_generator.state}
+    if np is not None:
+        if isinstance(obj, np.bool_):
+            return bool(obj)
+        if isinstance(obj, np.integer):
+            return int(obj)
+        if isinstance(obj, np.floating):
+            return float(obj)
+        if isinstance(obj, np.ndarray):
+            return _plain_array(obj)
+        if isinstance(obj, np.random.Generator):
+            if not isinstance(obj.bit_generator, np.random.PCG64):
+                raise TypeError("only a Generator of np.random.default_rng (PCG64) can be passed on")
+            return {_GENERATOR_KEY: obj.bit_generator.state}
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(obj, torch.Tensor):
         tensor = obj.detach().cpu()
