@@ -159,11 +159,12 @@ def _timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
     return time.perf_counter() - start, done
 
 
-def reruns(size: int = 60, repeat: int = 3) -> tuple[float, float, float]:
+def reruns(size: int = 60, repeat: int = 3, pairs: int = 5) -> tuple[float, float, float]:
     """(median seconds of a cached re-run with nothing to grade, of a re-run with one submission
     changed, and the median ratio of the latter to a cold single `grade` timed right after each:
-    this machine's speed drifts, so each ratio compares runs a second apart) on a graded class of
-    `size`. The cached re-run must start no worker and import no torch."""
+    this machine's speed drifts, so each ratio compares runs a second apart; five such pairs, as
+    one pair varies by ±0.15x here) on a graded class of `size`. The cached re-run must start no
+    worker and import no torch."""
     with tempfile.TemporaryDirectory() as tmp:
         folder, reports = Path(tmp) / "class", Path(tmp) / "reports"
         make_class(folder, size)
@@ -176,7 +177,7 @@ def reruns(size: int = 60, repeat: int = 3) -> tuple[float, float, float]:
             assert "grading " not in done.stdout, "a cached re-run started the workers:\n" + done.stdout
             cached.append(seconds)
         changed, ratios = [], []
-        for i in range(repeat):
+        for i in range(pairs):
             losses = folder / f"student{size - 1 - i:03d}" / "losses.py"
             losses.write_text(losses.read_text() + "\n# changed after the first grading\n")
             seconds, done = _timed(grade_all(folder, reports))

@@ -9,7 +9,7 @@ from typing import Any
 from autograder.batch.discover import Entry
 from autograder.report.attention import attention_list
 from autograder.report.gradebook import part_points
-from autograder.report.sanitize import terminal
+from autograder.report.sanitize import plain, terminal
 
 def _with_progress(payloads: Any, count: int, groups: dict[str, list[Entry]], console: Any):
     from rich.progress import (
@@ -72,16 +72,22 @@ def print_students(course: Any, rows: list[Any], console: Any) -> None:
     """One line per student: status, points per part, points, bonus, late penalty, total."""
     from rich.table import Table
 
+    from rich.text import Text
+
     table = Table(title=f"Students ({len(rows)})", title_justify="left")
-    for column in ("student", "name", "status", *course.modules, "points", "bonus", "late", "total"):
-        table.add_column(column, justify="right" if column not in ("student", "name", "status") else "left")
+    for column in ("student", "name", "status"):
+        table.add_column(column)
+    for column in (*course.modules, "points", "bonus", "late", "total"):
+        table.add_column(column, justify="right", no_wrap=True)
     for row in sorted(rows, key=lambda r: r.student_id):
         f = row.final
         parts = part_points(course, f)
         late = f"-{f.penalty_points:g} ({row.late.days:.1f} d)" if row.late and row.late.is_late else ""
-        table.add_row(terminal(row.student_id), terminal(row.name), row.status,
-                      *[f"{parts[m]:g}" for m in course.modules], f"{f.points:g}", f"{f.bonus:g}", late,
-                      f"{f.total:g} / {f.max_total:g}")
+        cells = (row.student_id, row.name, row.status, *[f"{parts[m]:g}" for m in course.modules],
+                 f"{f.points:g}", f"{f.bonus:g}", late, f"{f.total:g} / {f.max_total:g}")
+        # Text cells: rich parses no markup in them, which in a class of 60 is a quarter of the
+        # table's rendering; plain() still takes out what a terminal would act on.
+        table.add_row(*(Text(plain(c)) for c in cells))
     console.print(table)
 
 
