@@ -13,7 +13,8 @@ run):
    proportional set size, so that pages shared after fork are not counted twice).
 3. A cached re-run of 60 unchanged submissions: under 1 s, with no worker started and no torch
    imported (checked from `-X importtime`).
-4. One changed submission in a graded class of 60: at most 1.2x the cold single `grade`.
+4. One changed submission in a graded class of 60: at most 1.2x the cold single `grade` timed
+   right after it (the median of five such pairs).
 5. The rnn_backward check on an RNN LM of about 2 million parameters (V = 10,000, d = 64,
    H = 128): the child's run plus the grader's finite-difference judging at most 3 s, and it still
    catches every gradient mutant of tests/mutants.py.
