@@ -71,7 +71,6 @@ def print_class_summary(summary: Any, console: Any, top: int = 10) -> None:
 def print_students(course: Any, rows: list[Any], console: Any) -> None:
     """One line per student: status, points per part, points, bonus, late penalty, total."""
     from rich.table import Table
-
     from rich.text import Text
 
     table = Table(title=f"Students ({len(rows)})", title_justify="left")
@@ -85,8 +84,8 @@ def print_students(course: Any, rows: list[Any], console: Any) -> None:
         late = f"-{f.penalty_points:g} ({row.late.days:.1f} d)" if row.late and row.late.is_late else ""
         cells = (row.student_id, row.name, row.status, *[f"{parts[m]:g}" for m in course.modules],
                  f"{f.points:g}", f"{f.bonus:g}", late, f"{f.total:g} / {f.max_total:g}")
-        # Text cells: rich parses no markup in them, which in a class of 60 is a quarter of the
-        # table's rendering; plain() still takes out what a terminal would act on.
+        # Text cells: rich parses no markup in them (with the number columns unwrapped, a fifth of
+        # the table's rendering in a class of 60); plain() still takes out what a terminal acts on.
         table.add_row(*(Text(plain(c)) for c in cells))
     console.print(table)
 
