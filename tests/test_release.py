@@ -266,11 +266,14 @@ def runs(built, installed, tmp_path_factory):
     return results
 
 
-def unparsed(output: str) -> str:
-    """For a failure: the visible checks with no outcome line, and the output's lines naming them."""
-    missing = [c for c in VISIBLE if c.name not in outcomes(output)]
-    lines = [line for line in output.splitlines() if any(c.name.split(": ", 1)[-1][:30] in line for c in missing)]
-    return f"no outcome line for {[c.name for c in missing]}; lines naming them: {lines}"
+def unexpected(output: str, word: str) -> str:
+    """For a failure: the visible checks whose outcome line is missing or not `word`, the output's
+    lines naming them, and pytest's failure sections (which hold the feedback)."""
+    found = outcomes(output)
+    others = {c.name: found.get(c.name, "no outcome line") for c in VISIBLE if found.get(c.name) != word}
+    lines = [line for line in output.splitlines() if any(name.split(": ", 1)[-1][:30] in line for name in others)]
+    failures = output.split("= FAILURES =", 1)[1][:6000] if "= FAILURES =" in output else ""
+    return f"not {word}: {others}\nlines naming them: {lines}\nfailures: {failures}"
 
 
 def outcomes(output: str) -> dict[str, str]:
@@ -301,7 +304,7 @@ def test_solutions_pass_every_visible_check(runs, name):
     """Also with the portable runner, and a submission outside the folder given as --submission=PATH."""
     code, output, _ = runs[name]
     assert code == 0, output[-3000:]
-    assert set(outcomes(output).values()) == {"PASSED"} and len(outcomes(output)) == len(VISIBLE), unparsed(output)
+    assert set(outcomes(output).values()) == {"PASSED"} and len(outcomes(output)) == len(VISIBLE), unexpected(output, "PASSED")
     assert f"visible checks: {VISIBLE_POINTS:g}/{VISIBLE_POINTS:g} points (hidden checks run when you submit)" in output
     assert f"{len(VISIBLE)} passed" in output
 
@@ -310,7 +313,7 @@ def test_solutions_pass_every_visible_check(runs, name):
 def test_stubs_are_not_attempted_and_the_run_fails(runs, name):
     code, output, _ = runs[name]
     assert code == 1, output[-3000:]
-    assert set(outcomes(output).values()) == {"NOT ATTEMPTED"} and len(outcomes(output)) == len(VISIBLE), unparsed(output)
+    assert set(outcomes(output).values()) == {"NOT ATTEMPTED"} and len(outcomes(output)) == len(VISIBLE), unexpected(output, "NOT ATTEMPTED")
     assert "Nothing attempted yet" in output and "this run FAILS" in output
     assert f"visible checks: 0/{VISIBLE_POINTS:g} points" in output
     assert f"{len(VISIBLE)} not attempted" in output
