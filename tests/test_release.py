@@ -178,7 +178,17 @@ def test_recorded_hints_hold_only_visible_inputs_and_no_wrong_code(built):
 # ---------------------------------------------------------------- the release's pytest runs
 
 PROBE = """\
-import sys, pytest
+import logging, sys, threading, pytest
+
+class Watched(dict):  # the loggers: which were made outside pytest's own thread
+    outside = set()
+
+    def __setitem__(self, name, logger):
+        if threading.current_thread() is not threading.main_thread():
+            Watched.outside.add(name)
+        super().__setitem__(name, logger)
+
+logging.Logger.manager.loggerDict = Watched(logging.Logger.manager.loggerDict)
 code = pytest.main(sys.argv[1:])
 import autograder
 from autograder.check import load_checks
@@ -186,6 +196,7 @@ from autograder.registry import load_course
 print("PROBE package=" + autograder.__file__)
 print("PROBE checks=%d" % len(load_checks(load_course(), include_hidden=True)))
 print("PROBE torch=%s" % ("torch" in sys.modules))
+print("PROBE loggers_outside=" + ",".join(sorted(Watched.outside)))
 sys.exit(int(code))
 """
 PORTABLE = "--nlm-runner=portable"
@@ -297,6 +308,16 @@ def test_each_run_uses_the_release_copy_which_loads_without_hidden_checks(runs, 
     code, output, folder = runs[name]
     assert Path(probe(output, "package")).is_relative_to(folder / CHECKS_FOLDER), output[-3000:]
     assert int(probe(output, "checks")) == len(VISIBLE)
+
+
+@pytest.mark.parametrize("name", ["solutions", "stubs", "portable-stubs", "portable-mutant"])
+def test_no_logger_is_made_beside_pytests_loop(runs, name):
+    """pytest's logging capture goes over every logger at each check's setup, call and teardown. A
+    logger made by another thread meanwhile (torch, when it was imported in the background) made
+    one check in some thirty runs an ERROR or a FAILED: "dictionary changed size during iteration"."""
+    _, output, _ = runs[name]
+    assert probe(output, "torch") == "True", output[-3000:]  # the run went beyond one module
+    assert probe(output, "loggers_outside") == "", output[-3000:]
 
 
 @pytest.mark.parametrize("name", ["solutions", "outside"])

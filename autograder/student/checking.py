@@ -15,13 +15,12 @@ import json
 import os
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from autograder.check import Check
-from autograder.registry import Course, GradedFunction
+from autograder.registry import Course, GradedFunction, warm_reference
 
 if TYPE_CHECKING:
     from autograder.isolate.runner import Failure, Observed
@@ -128,15 +127,8 @@ class Checking:
     def __init__(self, target: Path, course: Course, sandbox: Any, checks: Sequence[Check]) -> None:
         from autograder.isolate.runner import Failure, Plan, Session
         from autograder.load import load_submission
-        from autograder.registry import warm_reference
 
         self.course, self.checks = course, list(checks)
-        if len({c.function.module for c in self.checks}) > 1:
-            # Checks beyond one module run in a child with torch, whose stand-ins' questions the
-            # reference answers: it loads (torch with it) while the first module's checks run. The
-            # checks of one module (a notebook's check(), `pytest -k losses`) import no torch here.
-            # Not a daemon: the interpreter waits for it rather than end in the middle of the import.
-            threading.Thread(target=warm_reference, args=(course,), name="nlm-reference").start()
         self._folder = tempfile.TemporaryDirectory(prefix="nlm-check-")
         self.submission = load_submission(Path(target), Path(self._folder.name), course)
         failed = {f: Failure(kind, message) for f, (kind, message) in self.submission.failed.items()}
@@ -153,6 +145,13 @@ class Checking:
         """Run and judge every selected check of `function`."""
         from autograder.grade import judge_function
 
+        if function.module != self.checks[0].function.module:
+            # Beyond the first module, checks run in a child with torch, whose stand-ins' questions
+            # the reference answers: it loads now, while that child's own torch import ends. Here,
+            # in this thread: a thread importing torch beside pytest's loop breaks pytest's logging
+            # capture (it iterates the loggers torch is adding). The first module's checks (all of
+            # `pytest -k losses`, a notebook's check()) wait for no torch here.
+            warm_reference(self.course)
         mine = [c for c in self.checks if c.function is function]
         observed = [self.session.call(function, call) for check in mine for call in check.calls]
         start = 0
