@@ -6,6 +6,9 @@ first result is ready as soon as that function has run, not after every selected
 runner is the Linux sandbox (what grading uses) or the portable runner (any OS: a fresh `python`
 per child, see autograder/isolate/portable.py). Expected values come from the reference
 observations recorded in the release where present (no torch), else from the reference itself.
+The reference (torch with it) loads when first asked for, by a stand-in's question or a judge,
+in the caller's thread: never in the background, where torch making its loggers broke pytest's
+logging capture (it goes over every logger at each check's setup, call and teardown).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from autograder.check import Check
-from autograder.registry import Course, GradedFunction, warm_reference
+from autograder.registry import Course, GradedFunction
 
 if TYPE_CHECKING:
     from autograder.isolate.runner import Failure, Observed
@@ -145,13 +148,6 @@ class Checking:
         """Run and judge every selected check of `function`."""
         from autograder.grade import judge_function
 
-        if function.module != self.checks[0].function.module:
-            # Beyond the first module, checks run in a child with torch, whose stand-ins' questions
-            # the reference answers: it loads now, while that child's own torch import ends. Here,
-            # in this thread: a thread importing torch beside pytest's loop breaks pytest's logging
-            # capture (it iterates the loggers torch is adding). The first module's checks (all of
-            # `pytest -k losses`, a notebook's check()) wait for no torch here.
-            warm_reference(self.course)
         mine = [c for c in self.checks if c.function is function]
         observed = [self.session.call(function, call) for check in mine for call in check.calls]
         start = 0
