@@ -279,11 +279,12 @@ def runs(built, installed, tmp_path_factory):
 
 def unexpected(output: str, word: str) -> str:
     """For a failure: the visible checks whose outcome line is missing or not `word`, the output's
-    lines naming them, and pytest's failure sections (which hold the feedback)."""
+    lines naming them, and pytest's error and failure sections (which hold the feedback)."""
     found = outcomes(output)
     others = {c.name: found.get(c.name, "no outcome line") for c in VISIBLE if found.get(c.name) != word}
     lines = [line for line in output.splitlines() if any(name.split(": ", 1)[-1][:30] in line for name in others)]
-    failures = output.split("= FAILURES =", 1)[1][:6000] if "= FAILURES =" in output else ""
+    starts = [output.find(f"= {section} =") for section in ("ERRORS", "FAILURES") if f"= {section} =" in output]
+    failures = output[min(starts):][:6000] if starts else ""
     return f"not {word}: {others}\nlines naming them: {lines}\nfailures: {failures}"
 
 
