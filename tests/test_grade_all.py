@@ -860,8 +860,8 @@ def test_a_submission_over_its_time_budget_is_stopped_and_the_next_one_is_graded
 
     # A hang that sleeps: the budget stops it as it stops a spinning one, and it leaves the cores to
     # the replacement worker and the rest of the suite.
-    copy_with(tmp_path / "hang", "losses", "    exp = np.exp(shifted)\n", "    while True:\n        time.sleep(1)\n")
-    (tmp_path / "hang" / "losses.py").write_text("import time\n" + (tmp_path / "hang" / "losses.py").read_text())
+    copy_with(tmp_path / "hang", "losses", "    exp = np.exp(shifted)\n",
+              "    import time\n    while True:\n        time.sleep(1)\n")
     (tmp_path / "empty").mkdir()
     tasks = [{"id": name, "path": str(tmp_path / name), "options": {"include_hidden": False}}
              for name in ("hang", "empty")]
