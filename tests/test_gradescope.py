@@ -43,8 +43,9 @@ def total_points(prefix: str = "") -> float:
     return sum(c.points for c in load_checks(COURSE) if c.function.qualname.startswith(prefix))
 
 
-# An attack's losses.py ends with a square_loss that smuggles the attack's records out, so it loses
-# exactly square_loss's points.
+# The attacks share one submission (one run_autograder): its losses.py makes every attack when it is
+# imported, each recording under its own tags, and its square_loss smuggles the records out, so it
+# loses exactly square_loss's points.
 SMUGGLED = total_points("losses.") - total_points("losses.square_loss")
 
 
@@ -319,12 +320,12 @@ def runs(bundle) -> dict[str, Run]:
                       "hidden": str(root / "source" / "autograder" / "course" / "hidden" / "losses.py"),
                       "grade": str(root / "source" / "autograder" / "grade.py"),
                       "metadata": str(root / "submission_metadata.json")}
-            attack = {"fake": FAKE_RESULTS, "daemon": DAEMON, "reader": READER, "modifier": MODIFIER}[name]
-            for file, text in losses_with(RECORD.format(**fields) + attack.format(**fields) + SMUGGLE).items():
+            attacks = "".join(attack.format(**fields) for attack in (DAEMON, FAKE_RESULTS, READER, MODIFIER))
+            for file, text in losses_with(RECORD.format(**fields) + SMUGGLE + attacks).items():
                 (root / "submission" / file).write_text(text)
         return run_autograder(root, spy)
 
-    names = ["solutions", "daemon", "stubs", "fake", "reader", "modifier"]
+    names = ["solutions", "attacks", "stubs"]
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=2) as pool:
         done = dict(zip(names, pool.map(case, names)))
@@ -368,7 +369,7 @@ def test_stubs_score_zero(runs):
 
 @pytest.mark.slow
 def test_a_fake_results_file_is_replaced_by_the_graders(runs):
-    run = runs["fake"]
+    run = runs["attacks"]
     check_results(run, SMUGGLED)
     reports = run.spied("fake")
     assert reports, "the attack never ran"
@@ -379,7 +380,7 @@ def test_a_fake_results_file_is_replaced_by_the_graders(runs):
 
 @pytest.mark.slow
 def test_a_detached_process_cannot_overwrite_the_results(runs):
-    run = runs["daemon"]
+    run = runs["attacks"]
     check_results(run, SMUGGLED)  # read 1 s after run_autograder returned
     assert run.spied("daemon"), "the attack never ran"
     if IS_ROOT:  # no process of the student's survives (its PID namespace died with the run)
@@ -390,7 +391,7 @@ def test_a_detached_process_cannot_overwrite_the_results(runs):
 
 @pytest.mark.slow
 def test_student_code_cannot_read_the_grader_or_see_its_environment(runs):
-    run = runs["reader"]
+    run = runs["attacks"]
     check_results(run, SMUGGLED)
     hidden_source = HIDDEN_LOSSES.read_text()
     secret_lines = [line.strip() for line in hidden_source.splitlines()
@@ -413,7 +414,7 @@ def test_student_code_cannot_read_the_grader_or_see_its_environment(runs):
 
 @pytest.mark.slow
 def test_student_code_cannot_modify_the_grader(runs, bundle):
-    run = runs["modifier"]
+    run = runs["attacks"]
     check_results(run, SMUGGLED)
     observed = run.spied("modify")
     assert observed and all(text == "FileNotFoundError" for text in observed), observed
