@@ -148,15 +148,16 @@ def snapshot_grader(dest: Path) -> Path:
     return dest
 
 
-def grade_all_process(grader: Path, *args: str | Path) -> subprocess.CompletedProcess:
+def grade_all_process(grader: Path, *args: str | Path, **env: str) -> subprocess.CompletedProcess:
     """grade-all in a process of its own, with the snapshot's package and a cache key of its own."""
-    env = dict(os.environ, COLUMNS="200", PYTHONPATH=str(grader), NLM_AUTOGRADER_KEY_FILE=str(grader / "cache.key"))
+    env = dict(os.environ, COLUMNS="200", PYTHONPATH=str(grader), NLM_AUTOGRADER_KEY_FILE=str(grader / "cache.key"),
+               **env)
     return subprocess.run([sys.executable, "-m", "autograder", "grade-all", *map(str, args)],
                           cwd=grader, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def run_grade_all(grader: Path, *args: str | Path) -> str:
-    proc = grade_all_process(grader, *args)
+def run_grade_all(grader: Path, *args: str | Path, **env: str) -> str:
+    proc = grade_all_process(grader, *args, **env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -175,7 +176,9 @@ def graded_class(tmp_path_factory):
     base = tmp_path_factory.mktemp("class")
     grader = snapshot_grader(base / "grader")
     submissions, reports = make_class(base / "submissions"), base / "reports"
-    stdout = run_grade_all(grader, submissions, "--out", reports, "--jobs", "2", "--timeout", "2")
+    scratch = base / "tmp"  # the first run's TMPDIR: see test_grade_all_leaves_no_fork_server_folder_behind
+    scratch.mkdir()
+    stdout = run_grade_all(grader, submissions, "--out", reports, "--jobs", "2", "--timeout", "2", TMPDIR=str(scratch))
     return grader, submissions, reports, stdout
 
 
@@ -505,18 +508,12 @@ def test_two_workers_share_one_copy_of_what_importing_torch_allocates():
         pool.close()
 
 
-def test_grade_all_leaves_no_fork_server_folder_behind(tmp_path):
+def test_grade_all_leaves_no_fork_server_folder_behind(graded_class):
     """The CLI ends by os._exit, which skips multiprocessing's own removal of that folder."""
-    for name in ("ann", "ben"):
-        shutil.copytree(EXAMPLES / "alice_correct", tmp_path / "class" / name)
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    env = dict(os.environ, TMPDIR=str(scratch))
-    proc = subprocess.run([sys.executable, "-m", "autograder", "grade-all", str(tmp_path / "class"), "--out",
-                           str(tmp_path / "reports"), "--jobs", "2"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0 and "grading 2 submission(s)" in proc.stdout, proc.stdout + proc.stderr
-    assert not list(scratch.glob("pymp-*"))
+    grader, submissions, reports, stdout = graded_class
+    scratch = submissions.parent / "tmp"
+    assert re.search(r"grading 24 submission\(s\) .* with 2 worker\(s\)", stdout), stdout[-2000:]  # a fork server
+    assert scratch.is_dir() and not list(scratch.glob("pymp-*"))
 
 # --------------------------------------------------------------------------- Gradescope export
 
