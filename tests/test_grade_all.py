@@ -612,8 +612,6 @@ def test_gradescope_export_names_times_groups_and_a_reused_sid(tmp_path):
         for file in sorted(export.rglob("*")):
             zf.write(file, file.relative_to(tmp_path).as_posix())
     assert graded_reused(run_grade_all(grader, archive, "--out", reports, "--jobs", "1")) == (0, 3)
-    stdout = run_grade_all(grader, archive, "--out", reports, "--jobs", "1", "--force")
-    assert graded_reused(stdout) == (2, 0) and "(2 forced)" in stdout
     assert read_gradebook(reports / "gradebook.csv")["1002"]["email"] == "grace@example.edu"
 
 
@@ -753,6 +751,17 @@ def test_ctrl_c_in_the_terminal_is_one_line_and_exit_code_130(tmp_path, fake_poo
     out = capsys.readouterr().out
     assert "interrupted: the 1 submission(s) graded in this run are kept in the cache" in " ".join(out.split())
     assert "Traceback" not in out
+
+
+def test_force_regrades_every_submission_and_says_so(tmp_path, fake_pool, capsys):
+    from autograder.cli import build_parser
+
+    submissions, reports = make_folders(tmp_path / "subs", "a1", "a2"), tmp_path / "reports"
+    for extra in ([], [], ["--force"]):
+        FakePool.graded = []
+        assert fake_pool.main(build_parser().parse_args(["grade-all", str(submissions), "--out", str(reports), *extra])) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert FakePool.graded == ["a1", "a2"] and "(2 forced)" in out and graded_reused(out.rsplit("grading ", 1)[1]) == (2, 0)
 
 
 def test_removed_students_reports_move_to_removed(tmp_path, fake_pool):
