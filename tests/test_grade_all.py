@@ -510,7 +510,7 @@ def test_two_workers_share_one_copy_of_what_importing_torch_allocates():
 
 def test_grade_all_leaves_no_fork_server_folder_behind(graded_class):
     """The CLI ends by os._exit, which skips multiprocessing's own removal of that folder."""
-    grader, submissions, reports, stdout = graded_class
+    _, submissions, _, stdout = graded_class
     scratch = submissions.parent / "tmp"
     assert re.search(r"grading 24 submission\(s\) .* with 2 worker\(s\)", stdout), stdout[-2000:]  # a fork server
     assert scratch.is_dir() and not list(scratch.glob("pymp-*"))
