@@ -96,7 +96,8 @@ def make_class(root: Path) -> Path:
     (root / "docs_gus").mkdir()
     (root / "docs_gus" / "notes.txt").write_text("I did not have time.\n")
     (root / "docs_gus" / "data.csv").write_text("a,b\n1,2\n")
-    copy_with(root / "hang_hal", "losses", "    exp = np.exp(shifted)\n", "    while True:\n        pass\n")
+    copy_with(root / "hang_hal", "losses", "    exp = np.exp(shifted)\n",  # waits (spinning: test_sandbox)
+              "    import time\n    while True:\n        time.sleep(1)\n")
     hostile = copy_with(root / "hostile_ivy")
     (hostile / "sgd.py").write_text(textwrap.dedent("""
         import json, os
