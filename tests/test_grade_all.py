@@ -34,6 +34,9 @@ from autograder.report.gradescope import schema
 
 FULL = COURSE.max_score + COURSE.bonus_score
 EXAMPLES = ROOT / "examples" / "submissions"
+# A hang that waits: the deadlines are wall-clock, so it is stopped as a spinning one is (that one is
+# test_sandbox's), and it leaves the cores to the rest of the suite.
+SLEEPING_HANG = "    import time\n    while True:\n        time.sleep(1)\n"
 POINTS = {f.qualname: f.points for f in COURSE.functions}
 PARTS = COURSE.modules
 PART_IMPORT = re.compile(r"^from (losses|backprop|sgd|rnn) import .*$", re.MULTILINE)
@@ -96,8 +99,7 @@ def make_class(root: Path) -> Path:
     (root / "docs_gus").mkdir()
     (root / "docs_gus" / "notes.txt").write_text("I did not have time.\n")
     (root / "docs_gus" / "data.csv").write_text("a,b\n1,2\n")
-    copy_with(root / "hang_hal", "losses", "    exp = np.exp(shifted)\n",  # waits (spinning: test_sandbox)
-              "    import time\n    while True:\n        time.sleep(1)\n")
+    copy_with(root / "hang_hal", "losses", "    exp = np.exp(shifted)\n", SLEEPING_HANG)
     hostile = copy_with(root / "hostile_ivy")
     (hostile / "sgd.py").write_text(textwrap.dedent("""
         import json, os
@@ -865,10 +867,9 @@ def test_a_submission_over_its_time_budget_is_stopped_and_the_next_one_is_graded
     from autograder.batch.pool import _Pool
     from autograder.isolate.sandbox import Limits
 
-    # A hang that sleeps: the budget stops it as it stops a spinning one, and it leaves the cores to
-    # the replacement worker and the rest of the suite.
-    copy_with(tmp_path / "hang", "losses", "    exp = np.exp(shifted)\n",
-              "    import time\n    while True:\n        time.sleep(1)\n")
+    # The budget stops a sleeping hang as it stops a spinning one; this one leaves the cores to the
+    # replacement worker.
+    copy_with(tmp_path / "hang", "losses", "    exp = np.exp(shifted)\n", SLEEPING_HANG)
     (tmp_path / "empty").mkdir()
     tasks = [{"id": name, "path": str(tmp_path / name), "options": {"include_hidden": False}}
              for name in ("hang", "empty")]
